@@ -1,0 +1,26 @@
+# The two commands: `make run` (solve an example task offline) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+TASK ?= What is 3847 * 2931?
+
+.PHONY: setup run test lint bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(BIN)/codehelm solve "$(TASK)"
+
+lint: setup
+	$(BIN)/ruff check codehelm tests examples benchmarks
+	$(BIN)/ruff format --check codehelm tests examples benchmarks
+	$(BIN)/mypy codehelm
+
+test: lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from codehelm.cli import main
+
+main()

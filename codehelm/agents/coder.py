@@ -1,0 +1,69 @@
+"""Coder: plan step -> `CodeAction` (one Python program that prints the answer)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from codehelm.messages import CodeAction, ErrorReport
+from codehelm.models import ModelClient
+from codehelm.prompts import render
+from codehelm.state import Attempt, SolveState
+
+_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def extract_code(reply: str) -> str | None:
+    """The Python program in a reply: its fenced blocks joined, or the reply itself if it parses.
+
+    An unterminated fence (a reply cut off by the token limit) still counts.
+    """
+    blocks = [b.strip() for b in _BLOCK.findall(reply) if b.strip()]
+    if blocks:
+        return "\n\n".join(blocks)
+    text = reply.strip()
+    if "print(" not in text:
+        return None
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return None
+    return text
+
+
+class Coder:
+    """Writes code for the current step; failed attempts and their errors go in the prompt."""
+
+    name = "coder"
+
+    def __init__(self, model: ModelClient) -> None:
+        self.model = model
+
+    async def __call__(self, state: SolveState) -> dict[str, Any]:
+        step = state.step
+        assert step is not None, "the coder runs only while a plan step is open"
+        prompt = render(
+            "coder",
+            goal=step.goal,
+            task=state.task.prompt,
+            context=state.context(),
+            attempts=[{"code": a.content, "feedback": a.feedback} for a in state.attempts],
+        )
+        reply = await self.model.complete(prompt, agent=self.name)
+        stamp = {"run_id": state.task.run_id, "sender": self.name}
+        code = extract_code(reply.text)
+        if code is None:
+            feedback = "the reply had no Python code block; answer with one ```python block"
+            error = ErrorReport(error=f"coder: {feedback}", detail=reply.text[:2000], **stamp)
+            return {
+                "action": None,
+                "messages": [error],
+                "usage": reply.usage,
+                "attempts": [
+                    *state.attempts,
+                    Attempt(mode="code", content=reply.text, feedback=feedback),
+                ],
+            }
+        action = CodeAction(step_id=step.id, code=code, purpose=step.goal, **stamp)
+        return {"action": action, "execution": None, "messages": [action], "usage": reply.usage}

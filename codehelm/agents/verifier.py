@@ -1,0 +1,140 @@
+"""Verifier: candidate answer -> `Verdict`.
+
+For a code step it checks that the program ran, that it printed an answer,
+and that running it again in a clean namespace prints the same thing (so the
+answer does not hang on leftover interpreter state or randomness). A text step
+can only be checked for having an answer: its verdict is at best `uncertain`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from codehelm.messages import Answer, Check, Execution, Verdict
+from codehelm.state import Attempt, SolveState
+from codehelm.tools.sandbox.base import Sandbox
+
+
+def final_output(execution: Execution) -> str:
+    """The answer a program gave: its last printed line, else its last expression's value."""
+    lines = [line.strip() for line in execution.stdout.splitlines() if line.strip()]
+    if lines:
+        return lines[-1]
+    return execution.results[-1].strip() if execution.results else ""
+
+
+def outcome_of(checks: list[Check]) -> Literal["pass", "fail", "uncertain"]:
+    if any(c.passed is False for c in checks):
+        return "fail"
+    return "pass" if all(c.passed for c in checks) else "uncertain"
+
+
+def confidence_of(checks: list[Check]) -> float:
+    """Share of checks passed, an undecided check counting half."""
+    if not checks:
+        return 0.5
+    score = {True: 1.0, None: 0.5, False: 0.0}
+    return sum(score[c.passed] for c in checks) / len(checks)
+
+
+def clean_rerun(code: str) -> str:
+    """Wrap `code` so it runs in a fresh global namespace inside a stateful sandbox."""
+    return f"exec(compile({code!r}, '<recheck>', 'exec'), {{'__name__': '__main__'}})"
+
+
+class Verifier:
+    name = "verifier"
+
+    def __init__(self, sandbox: Sandbox | None, *, timeout: float = 10.0, recheck: bool = True):
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.recheck = recheck and sandbox is not None
+
+    async def __call__(self, state: SolveState) -> dict[str, Any]:
+        step = state.step
+        assert step is not None, "the verifier runs only while a plan step is open"
+        stamp = {"run_id": state.task.run_id, "sender": self.name}
+        if step.mode == "code":
+            candidate, checks, tried = await self._check_code(state, stamp)
+        else:
+            assert state.candidate is not None, "a text step reaches the verifier with a candidate"
+            candidate, tried = state.candidate, state.candidate.rationale
+            checks = [
+                Check(name="answer_extracted", passed=bool(candidate.content)),
+                Check(name="checked_by_execution", passed=None, detail="text is not executed"),
+            ]
+        outcome = outcome_of(checks)
+        candidate = candidate.model_copy(update={"confidence": confidence_of(checks)})
+        reasons = [
+            f"{c.name}: {c.detail}" if c.detail else c.name for c in checks if c.passed is False
+        ]
+        verdict = Verdict(
+            target_id=candidate.id, outcome=outcome, checks=checks, reasons=reasons, **stamp
+        )
+        update: dict[str, Any] = {
+            "candidate": candidate,
+            "verdict": verdict,
+            "messages": [candidate, verdict] if step.mode == "code" else [verdict],
+        }
+        if outcome == "fail":
+            mode: Literal["code", "text"] = "code" if step.mode == "code" else "text"
+            attempt = Attempt(mode=mode, content=tried, feedback="; ".join(reasons))
+            update["attempts"] = [*state.attempts, attempt]
+        return update
+
+    async def _check_code(
+        self, state: SolveState, stamp: dict[str, Any]
+    ) -> tuple[Answer, list[Check], str]:
+        action, execution = state.action, state.execution
+        assert action is not None and execution is not None, "code steps are executed first"
+        answer = final_output(execution)
+        if execution.timed_out:
+            ran = Check(name="executed", passed=False, detail=f"timed out after {self.timeout:g} s")
+        elif execution.error is not None:
+            last = execution.error.traceback.strip().splitlines()[-3:]
+            detail = execution.error.summary() + (("\n" + "\n".join(last)) if last else "")
+            ran = Check(name="executed", passed=False, detail=detail)
+        else:
+            ran = Check(name="executed", passed=True)
+        extracted = Check(
+            name="answer_extracted",
+            passed=bool(answer),
+            detail="" if answer else "the program printed nothing; print the answer",
+        )
+        checks = [ran, extracted]
+        if self.recheck and ran.passed and extracted.passed:
+            checks.append(await self._rerun(action.code, answer))
+        candidate = Answer(
+            content=answer,
+            rationale=action.code,
+            step_id=action.step_id,
+            mode="code",
+            parent_id=execution.id,
+            **stamp,
+        )
+        return candidate, checks, action.code
+
+    async def _rerun(self, code: str, expected: str) -> Check:
+        assert self.sandbox is not None
+        again = await self.sandbox.run_code(clean_rerun(code), timeout=self.timeout)
+        if not again.ok:
+            why = (
+                "timed out"
+                if again.timed_out
+                else again.error.summary()
+                if again.error
+                else "failed"
+            )
+            return Check(
+                name="reproduces",
+                passed=False,
+                detail=f"re-running it in a clean namespace {why}; make the program self-contained",
+            )
+        got = final_output(again)
+        if got != expected:
+            return Check(
+                name="reproduces",
+                passed=False,
+                detail=f"a second run printed {got!r} instead of {expected!r}",
+            )
+        return Check(name="reproduces", passed=True)

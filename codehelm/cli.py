@@ -1,0 +1,270 @@
+"""The `codehelm` command. Heavy modules (litellm, langgraph) are imported inside commands,
+so `codehelm --help` stays fast."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from codehelm.config import Settings
+    from codehelm.runtime.runner import RunResult
+
+app = typer.Typer(
+    help="codehelm: teams of code-using LLM agents, steered between code and text, verified.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Run store directory [env CODEHELM_HOME; default ~/.codehelm]."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
+    from codehelm.config import Settings
+    from codehelm.errors import ConfigError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+
+
+def _run(command: Callable[[], Coroutine[Any, Any, int]], debug: bool) -> None:
+    """Run a command; map errors to one line on stderr and an exit code (2 bad input, 1 failed)."""
+    from codehelm.errors import CodehelmError
+
+    try:
+        code = asyncio.run(command())
+    except CodehelmError as exc:
+        if debug:
+            err.print_exception()
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]: `codehelm resume RUN_ID` continues the run")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            err.print_exception()
+        err.print(
+            f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))} (--debug for details)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def solve(
+    task: Annotated[str, typer.Argument(help="What to solve, e.g. 'What is 3847 * 2931?'.")],
+    model: Annotated[
+        str | None,
+        typer.Option(help="litellm model string, local/smollm2, or scripted:FILE.json."),
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens per run.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Wall time per run.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Dollars per run.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Solve a reasoning or computation task: plan, code or reason, verify, answer."""
+
+    async def command() -> int:
+        from codehelm.runtime.runner import solve as run_solve
+
+        settings = _settings(
+            model=model,
+            max_steps=max_steps,
+            max_tokens=max_tokens,
+            max_seconds=max_seconds,
+            max_cost_usd=max_cost,
+            home=home,
+        )
+        progress = None if as_json else Progress()
+        result = await run_solve(task, settings=settings, on_update=progress)
+        return _report(result, as_json)
+
+    _run(command, debug)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (see `codehelm runs`).")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Continue a run that was interrupted, from its last checkpoint."""
+
+    async def command() -> int:
+        from codehelm.runtime.runner import resume as run_resume
+
+        progress = None if as_json else Progress()
+        result = await run_resume(run_id, settings=_settings(home=home), on_update=progress)
+        return _report(result, as_json)
+
+    _run(command, debug)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="How many of the latest runs.")] = 20,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """List past runs, newest first."""
+
+    async def command() -> int:
+        from codehelm.runtime.trace import TraceStore
+
+        with TraceStore(_settings(home=home).trace_path) as store:
+            records = store.runs(limit)
+        if as_json:
+            out.print_json(json.dumps([r.model_dump(mode="json") for r in records]))
+            return 0
+        table = Table("run", "status", "started", "task", "answer", "tokens", "wall s")
+        for r in records:
+            table.add_row(
+                r.run_id,
+                r.status,
+                r.started_at[:19],
+                _clip(r.prompt, 40),
+                _clip(r.answer or r.error or "", 30),
+                str(r.tokens),
+                f"{r.wall_s:.1f}",
+            )
+        out.print(table)
+        return 0
+
+    _run(command, debug)
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Show a run's messages, model calls and tool calls from its trace."""
+
+    async def command() -> int:
+        from codehelm.runtime.trace import TraceStore
+
+        with TraceStore(_settings(home=home).trace_path) as store:
+            record = store.get_run(run_id)
+            events = store.events(run_id)
+        if as_json:
+            data = {
+                "run": record.model_dump(mode="json"),
+                "events": [e.model_dump(mode="json") for e in events],
+            }
+            out.print_json(json.dumps(data))
+            return 0
+        out.print(f"[bold]run {record.run_id}[/bold] · {record.status} · {escape(record.prompt)}")
+        for event in events:
+            took = f"{event.duration_ms:.0f} ms" if event.duration_ms is not None else ""
+            out.print(
+                f"{event.ts[11:23]} {event.kind:<10} {event.agent:<9} {event.name:<12}"
+                f" {event.status:<7} {took:>8}  {escape(_describe_event(event.payload))}"
+            )
+        out.print(
+            f"answer: {escape(record.answer or '-')} · {record.stop_reason or record.error or ''}"
+        )
+        return 0
+
+    _run(command, debug)
+
+
+def _describe_event(payload: dict[str, Any]) -> str:
+    for key in ("reply", "error", "content", "code", "stdout", "goal"):
+        if payload.get(key):
+            return _clip(str(payload[key]), 80)
+    if payload.get("steps"):
+        return "; ".join(f"[{s['mode']}] {s['goal']}" for s in payload["steps"])
+    if payload.get("outcome"):
+        return str(payload["outcome"])
+    return ""
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class Progress:
+    """Prints one line per agent step as the run goes."""
+
+    def __call__(self, node: str, update: dict[str, Any]) -> None:
+        line = self.describe(node, update)
+        if line:
+            took = update.get("elapsed_ms")
+            suffix = f" [dim]{took / 1000:.1f} s[/dim]" if took else ""
+            err.print(f"[cyan]●[/cyan] [bold]{node:<9}[/bold] {escape(line)}{suffix}")
+
+    @staticmethod
+    def describe(node: str, update: dict[str, Any]) -> str:
+        if node == "planner" and update.get("plan"):
+            return "; ".join(f"[{s.mode}] {s.goal}" for s in update["plan"].steps)
+        if node == "coder":
+            action = update.get("action")
+            return _clip(action.code, 70) if action else "reply had no code block"
+        if node == "executor" and update.get("execution"):
+            ex = update["execution"]
+            if ex.ok:
+                return f"ok → {_clip(ex.stdout.strip() or '(no output)', 60)}"
+            return "timed out" if ex.timed_out else ex.error.summary()
+        if node == "reasoner" and update.get("candidate"):
+            return f"answer: {_clip(update['candidate'].content, 60)}"
+        if node == "verifier" and update.get("verdict"):
+            v = update["verdict"]
+            marks = " ".join(
+                f"{c.name}{'✓' if c.passed else '?' if c.passed is None else '✗'}" for c in v.checks
+            )
+            return f"{v.outcome} · {marks}"
+        return ""
+
+
+def _report(result: RunResult, as_json: bool) -> int:
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return 0 if result.answer else 1
+    usage = result.usage
+    cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "cost unknown"
+    if result.answer is not None:
+        out.print(f"[bold green]Answer:[/bold green] {escape(result.answer.content)}")
+    else:
+        out.print("[bold red]No answer.[/bold red]")
+    err.print(
+        f"[dim]{result.status} ({result.stop_reason}) · run {result.run_id} · {result.steps} steps"
+        f" · {usage.calls} model calls · {usage.total_tokens} tokens · {cost}"
+        f" · {result.wall_s:.1f} s[/dim]"
+    )
+    return 0 if result.answer else 1
+
+
+def main() -> None:
+    app()

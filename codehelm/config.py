@@ -1,0 +1,53 @@
+"""Settings in one place: defaults, then `CODEHELM_*` variables, then CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from codehelm.messages import Budget
+
+
+class Settings(BaseSettings):
+    """Everything a run can be configured with. Each field reads `CODEHELM_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="CODEHELM_", extra="ignore")
+
+    model: str = Field(
+        default="local/smollm2",
+        description="litellm model string, 'local/smollm2' (embedded), or 'scripted:FILE.json'.",
+    )
+    sandbox: Literal["local"] = Field(default="local", description="Where code runs.")
+    home: Path = Field(
+        default=Path.home() / ".codehelm",
+        description="Directory for run checkpoints and traces.",
+    )
+    model_timeout: float = Field(default=300.0, gt=0, description="Seconds per model call.")
+    model_retries: int = Field(default=3, ge=0, description="Retries on transient errors.")
+    max_repairs: int = Field(default=2, ge=0, description="Re-asks after an unparseable reply.")
+    exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code execution.")
+    max_revisions: int = Field(default=2, ge=0, description="Coder retries after a failure.")
+    max_replans: int = Field(default=1, ge=0, description="New plans after a step gives up.")
+    max_steps: int = Field(default=20, ge=1, description="Agent steps per run.")
+    max_tokens: int | None = Field(default=50_000, ge=1, description="Tokens per run.")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars per run.")
+    max_seconds: float | None = Field(default=600.0, gt=0, description="Wall time per run.")
+
+    def budget(self) -> Budget:
+        return Budget(
+            max_steps=self.max_steps,
+            max_tokens=self.max_tokens,
+            max_cost_usd=self.max_cost_usd,
+            max_seconds=self.max_seconds,
+        )
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.home / "checkpoints.sqlite"
+
+    @property
+    def trace_path(self) -> Path:
+        return self.home / "trace.sqlite"

@@ -1,0 +1,198 @@
+"""Run and resume solve runs: checkpoints, trace, budgets, progress callbacks.
+
+A run's id is its LangGraph thread id. Each step is checkpointed before the
+next starts (`durability="sync"`), so a killed run resumes from its last
+completed step without repeating the model or tool calls that step made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from pydantic import BaseModel
+
+from codehelm.config import Settings
+from codehelm.errors import CodehelmError, ConfigError
+from codehelm.graphs.compose import best_answer, new_task
+from codehelm.graphs.solve import build_solve_graph
+from codehelm.messages import MESSAGE_TYPES, Answer, Usage
+from codehelm.models import ModelClient, make_model
+from codehelm.runtime.budget import budget_exceeded
+from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
+from codehelm.state import Attempt, SolveState
+from codehelm.tools.sandbox.base import Sandbox
+
+OnUpdate = Callable[[str, dict[str, Any]], None]
+"""Called after each node with its name and the state update it returned."""
+
+FINISHED = ("verified", "unverified")
+
+
+class RunResult(BaseModel):
+    """How a run ended. `status` is done (answered), stopped (budget or gave up) or failed."""
+
+    run_id: str
+    status: RunStatus
+    answer: Answer | None = None
+    stop_reason: str | None = None
+    usage: Usage = Usage()
+    steps: int = 0
+    wall_s: float = 0.0
+
+
+def make_sandbox(settings: Settings) -> Sandbox:
+    from codehelm.tools.sandbox.local import LocalSandbox
+
+    if settings.sandbox != "local":
+        raise ConfigError(f"unknown sandbox {settings.sandbox!r}; available: local")
+    return LocalSandbox(timeout=settings.exec_timeout)
+
+
+def model_for(settings: Settings) -> ModelClient:
+    return make_model(
+        settings.model,
+        timeout=settings.model_timeout,
+        retries=settings.model_retries,
+        max_repairs=settings.max_repairs,
+    )
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """Checkpoints may only revive codehelm's own message and state types."""
+    return JsonPlusSerializer(allowed_msgpack_modules=[*MESSAGE_TYPES, SolveState, Attempt])
+
+
+async def solve(
+    prompt: str,
+    *,
+    settings: Settings | None = None,
+    model: ModelClient | None = None,
+    sandbox: Sandbox | None = None,
+    run_id: str | None = None,
+    on_update: OnUpdate | None = None,
+) -> RunResult:
+    """Solve `prompt` with the solve graph; the run is checkpointed and traced under its id."""
+    settings = settings or Settings()
+    if not prompt.strip():
+        raise ConfigError("the task is empty: say what to solve")
+    model = model or model_for(settings)
+    task = new_task(prompt, run_id=run_id, budget=settings.budget())
+    with TraceStore(settings.trace_path) as store:
+        store.start_run(
+            task.run_id, "solve", prompt, settings.model_dump(mode="json", exclude={"home"})
+        )
+        store.record_message(task)
+        initial = SolveState(task=task, messages=[task])
+        return await _drive(store, task.run_id, initial, settings, model, sandbox, on_update)
+
+
+async def resume(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    model: ModelClient | None = None,
+    sandbox: Sandbox | None = None,
+    on_update: OnUpdate | None = None,
+) -> RunResult:
+    """Continue run `run_id` from its last checkpoint, with the settings it started with."""
+    settings = settings or Settings()
+    with TraceStore(settings.trace_path) as store:
+        record = store.get_run(run_id)
+        run_settings = Settings.model_validate({**record.settings, "home": settings.home})
+        model = model or model_for(run_settings)
+        store.mark_running(run_id)
+        return await _drive(store, run_id, None, run_settings, model, sandbox, on_update)
+
+
+async def _drive(
+    store: TraceStore,
+    run_id: str,
+    initial: SolveState | None,
+    settings: Settings,
+    model: ModelClient,
+    sandbox: Sandbox | None,
+    on_update: OnUpdate | None,
+) -> RunResult:
+    start = time.perf_counter()
+    owned = sandbox is None
+    box = sandbox if sandbox is not None else make_sandbox(settings)
+    config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+            saver.serde = checkpoint_serializer()
+            graph = build_solve_graph(
+                TracedModel(model, store, run_id),
+                TracedSandbox(box, store, run_id),
+                exec_timeout=settings.exec_timeout,
+                max_revisions=settings.max_revisions,
+                max_replans=settings.max_replans,
+                checkpointer=saver,
+            )
+            current = initial or SolveState.model_validate((await graph.aget_state(config)).values)
+            remaining = _remaining_seconds(current)
+            try:
+                async with asyncio.timeout(remaining):
+                    async for chunk in graph.astream(
+                        initial, config, stream_mode="updates", durability="sync"
+                    ):
+                        for node, delta in chunk.items():
+                            for message in (delta or {}).get("messages", []):
+                                store.record_message(message)
+                            if on_update is not None:
+                                on_update(node, delta or {})
+            except TimeoutError:
+                await _stop_on_wall_time(graph, config, remaining)
+            state = SolveState.model_validate((await graph.aget_state(config)).values)
+    except CodehelmError as exc:
+        store.end_run(run_id, status="failed", error=str(exc), wall_s=time.perf_counter() - start)
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        store.end_run(run_id, status="failed", error=error, wall_s=time.perf_counter() - start)
+        raise
+    finally:
+        if owned:
+            await box.close()
+    wall_s = time.perf_counter() - start
+    status: RunStatus = "done" if state.stop_reason in FINISHED else "stopped"
+    answer = state.answer
+    store.end_run(
+        run_id,
+        status=status,
+        answer=answer.content if answer else None,
+        stop_reason=state.stop_reason,
+        usage=state.usage,
+        wall_s=wall_s,
+    )
+    return RunResult(
+        run_id=run_id,
+        status=status,
+        answer=answer,
+        stop_reason=state.stop_reason,
+        usage=state.usage,
+        steps=state.steps,
+        wall_s=wall_s,
+    )
+
+
+def _remaining_seconds(state: SolveState) -> float | None:
+    limit = state.task.budget.max_seconds
+    if limit is None:
+        return None
+    return max(0.0, limit - state.elapsed_ms / 1000)
+
+
+async def _stop_on_wall_time(graph: Any, config: Any, limit: float | None) -> None:
+    """The wall-time budget ran out mid-step: settle the best answer so far as the result."""
+    state = SolveState.model_validate((await graph.aget_state(config)).values)
+    reason = budget_exceeded(state.task.budget, state) or f"budget: wall time {limit:g} s ran out"
+    answer = best_answer(state)
+    if answer is not None:
+        answer = answer.model_copy(update={"usage": state.usage})
+    await graph.aupdate_state(config, {"answer": answer, "stop_reason": reason}, as_node="finish")

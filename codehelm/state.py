@@ -1,0 +1,70 @@
+"""LangGraph state schemas and their reducers. State holds typed messages, never loose dicts."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codehelm.messages import (
+    Answer,
+    AnyMessage,
+    CodeAction,
+    Execution,
+    Plan,
+    PlanStep,
+    Task,
+    Usage,
+    Verdict,
+)
+
+
+class Attempt(BaseModel):
+    """A failed try at the current step and why it failed; the next try sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Literal["code", "text"]
+    content: str  # the code or the text reply
+    feedback: str
+
+
+class SolveState(BaseModel):
+    """State of the solve graph.
+
+    `messages` is the run's transcript (appended to by every node); the other
+    fields are the current position: which plan step, the latest action,
+    execution, candidate answer and verdict, and the failed attempts at this step.
+    """
+
+    task: Task
+    messages: Annotated[list[AnyMessage], operator.add] = Field(default_factory=list)
+    plan: Plan | None = None
+    step_index: int = 0
+    results: dict[str, str] = Field(default_factory=dict)  # step id -> accepted answer
+    attempts: list[Attempt] = Field(default_factory=list)
+    replans: int = 0
+    action: CodeAction | None = None
+    execution: Execution | None = None
+    candidate: Answer | None = None
+    verdict: Verdict | None = None
+    answer: Answer | None = None
+    stop_reason: str | None = None
+    steps: Annotated[int, operator.add] = 0
+    elapsed_ms: Annotated[float, operator.add] = 0.0
+    usage: Annotated[Usage, operator.add] = Field(default_factory=Usage)
+
+    @property
+    def step(self) -> PlanStep | None:
+        """The plan step being worked on, or None when there is no plan or it is done."""
+        if self.plan is None or self.step_index >= len(self.plan.steps):
+            return None
+        return self.plan.steps[self.step_index]
+
+    def context(self) -> str:
+        """Accepted results of earlier steps, for later steps' prompts."""
+        if self.plan is None:
+            return ""
+        goals = {s.id: s.goal for s in self.plan.steps}
+        return "; ".join(f"{goals.get(k, k)} = {v}" for k, v in self.results.items())

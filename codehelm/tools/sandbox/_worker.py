@@ -1,0 +1,267 @@
+"""The Python worker behind `LocalSandbox`: one persistent interpreter driven over pipes.
+
+The sandbox starts this file as a script with the protocol on the worker's stdin and
+stdout. The worker first moves the protocol to private (non-inheritable) descriptors and
+points fds 0/1/2 at /dev/null and two capture pipes, so nothing that user code or the
+processes it spawns print can corrupt the protocol; what they print is still captured.
+
+Protocol: every message is a 4-byte big-endian length, then that many bytes of JSON.
+The worker sends {"ready": <pid>} once, then answers each request
+{"code": str, "max_chars": int} with
+{"stdout": str, "stderr": str, "results": [str],
+ "error": null | {"name": str, "value": str, "traceback": str}}.
+It exits when its stdin closes.
+
+Standard library only: it runs in the sandbox's interpreter, where codehelm itself may
+not be importable.
+"""
+
+import ast
+import codecs
+import io
+import json
+import linecache
+import os
+import selectors
+import signal
+import struct
+import sys
+import threading
+import traceback
+import types
+from typing import Any
+
+HEADER = struct.Struct(">I")
+TRUNCATION_MARKER = "\n...[truncated {} chars]...\n"
+CELL_PREFIX = "<cell-"  # filename of the code of each execution: <cell-1>, <cell-2>, ...
+
+
+class CappedText:
+    """Accumulates text but keeps only the head and tail once it exceeds `limit` chars.
+
+    Memory stays bounded however much is written, so a runaway print loop costs CPU
+    but never floods memory or the protocol pipe.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 0)
+        self.total = 0
+        self._head: list[str] = []
+        self._head_len = 0
+        self._tail: list[str] = []
+        self._tail_len = 0
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.total += len(text)
+        room = self.limit - self._head_len
+        if room > 0:
+            self._head.append(text[:room])
+            self._head_len += min(room, len(text))
+            text = text[room:]
+            if not text:
+                return
+        self._tail.append(text)
+        self._tail_len += len(text)
+        keep = self.limit - self.limit // 2
+        if self._tail_len > 2 * keep + 4096:  # trim in batches: amortised linear cost
+            kept = "".join(self._tail)[-keep:] if keep else ""
+            self._tail = [kept]
+            self._tail_len = len(kept)
+
+    def text(self) -> str:
+        head = "".join(self._head)
+        if self.total <= self.limit:
+            return head
+        keep_head = self.limit // 2
+        keep_tail = self.limit - keep_head
+        tail = (head + "".join(self._tail))[-keep_tail:] if keep_tail else ""
+        omitted = self.total - keep_head - keep_tail
+        return head[:keep_head] + TRUNCATION_MARKER.format(omitted) + tail
+
+
+def clip(text: str, limit: int) -> str:
+    capped = CappedText(limit)
+    capped.add(text)
+    return capped.text()
+
+
+class Capture(io.TextIOBase):
+    """Stands in for sys.stdout / sys.stderr; writes land in the worker's current buffer.
+
+    The same object stays installed across executions, so loggers and handlers that
+    captured `sys.stderr` in one cell keep being captured in later ones.
+    """
+
+    encoding = "utf-8"
+
+    def __init__(self, worker: "Worker", fd: int) -> None:
+        self._worker = worker
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd  # the capture pipe: child processes given this fd are captured too
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._worker.write(self._fd, text)
+        return len(text)
+
+
+class Worker:
+    """The interpreter state (one `__main__` namespace) and the output capture around it."""
+
+    def __init__(self, out_read: int, err_read: int) -> None:
+        self.lock = threading.Lock()  # guards buffers and decoders (shared with the pump)
+        self.pipes = {1: out_read, 2: err_read}
+        self.decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in (1, 2)}
+        self.buffers = {fd: CappedText(0) for fd in (1, 2)}
+        self.stdout = Capture(self, 1)
+        self.stderr = Capture(self, 2)
+        self.cells = 0
+        self.forked = False
+        os.register_at_fork(after_in_child=self.after_fork)
+        # User code runs in a fresh __main__ module, as in a notebook, so pickle and
+        # multiprocessing resolve classes defined by the user.
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = __builtins__
+        self.worker_module = sys.modules["__main__"]
+        sys.modules["__main__"] = main
+        self.namespace = main.__dict__
+        threading.Thread(target=self.pump, name="codehelm-capture", daemon=True).start()
+
+    def after_fork(self) -> None:
+        # The pump thread is gone in the child and the lock may be held forever.
+        self.forked = True
+
+    def drain(self, fd: int) -> None:
+        """Move whatever child processes wrote to fd 1/2 into the buffer. Hold the lock."""
+        while True:
+            try:
+                chunk = os.read(self.pipes[fd], 65536)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            self.buffers[fd].add(self.decoders[fd].decode(chunk))
+
+    def write(self, fd: int, text: str) -> None:
+        if self.forked:  # a fork()ed child: hand the text to the parent's capture pipe
+            os.write(fd, text.encode("utf-8", "replace"))
+            return
+        with self.lock:
+            self.drain(fd)  # keeps order with output of child processes that already ran
+            self.buffers[fd].add(text)
+
+    def pump(self) -> None:
+        """Keep the capture pipes empty, so chatty child processes never block."""
+        selector = selectors.DefaultSelector()
+        for fd, pipe in self.pipes.items():
+            selector.register(pipe, selectors.EVENT_READ, fd)
+        while True:
+            for key, _ in selector.select():
+                with self.lock:
+                    self.drain(key.data)
+
+    def execute(self, code: str, max_chars: int) -> dict[str, Any]:
+        with self.lock:
+            for fd in (1, 2):
+                self.drain(fd)  # output written between executions is dropped
+                self.buffers[fd] = CappedText(max_chars)
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        results: list[str] = []
+        error = None
+        try:
+            value = self.run(code)
+            if value is not None:
+                results.append(clip(repr(value), max_chars))
+        except BaseException as exc:  # the user's SystemExit and KeyboardInterrupt too
+            error = describe(exc, max_chars)
+        with self.lock:
+            for fd in (1, 2):
+                self.drain(fd)
+            stdout, stderr = self.buffers[1].text(), self.buffers[2].text()
+        return {"stdout": stdout, "stderr": stderr, "results": results, "error": error}
+
+    def run(self, code: str) -> Any:
+        """Run a cell; if its last statement is an expression, return that value."""
+        self.cells += 1
+        filename = f"{CELL_PREFIX}{self.cells}>"
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        tree = ast.parse(code, filename)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body[-1].value)
+            del tree.body[-1]
+        exec(compile(tree, filename, "exec", dont_inherit=True), self.namespace)
+        if last is None:
+            return None
+        return eval(compile(last, filename, "eval", dont_inherit=True), self.namespace)
+
+
+def describe(exc: BaseException, max_chars: int) -> dict[str, str]:
+    """Name, message and traceback of `exc`, starting at the user's code.
+
+    Frames before the first cell frame belong to the worker (or to `ast.parse` for a
+    syntax error, whose location is shown from the exception itself) and are dropped.
+    """
+    tb = exc.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(CELL_PREFIX):
+        tb = tb.tb_next
+    try:
+        value = str(exc)
+    except Exception:
+        value = "<exception str() failed>"
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    return {
+        "name": type(exc).__name__,
+        "value": clip(value, max_chars),
+        "traceback": clip(text, max_chars),
+    }
+
+
+def send(fd: int, message: dict[str, Any]) -> None:
+    # "replace": lone surrogates (e.g. from os.fsdecode) become "?" instead of failing.
+    data = json.dumps(message, ensure_ascii=False).encode("utf-8", "replace")
+    view = memoryview(HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def main() -> None:
+    # The sandbox interrupts a timed-out cell with SIGINT to collect its partial output.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    requests = os.fdopen(os.dup(0), "rb")  # os.dup: not inherited by child processes
+    replies = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.close(null)
+    pipes = []
+    for fd in (1, 2):
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        pipes.append(read_end)
+    sys.path.insert(0, "")  # import modules from the workspace, like a notebook
+    worker = Worker(*pipes)
+    send(replies, {"ready": os.getpid()})
+    while True:
+        header = requests.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return
+        (size,) = HEADER.unpack(header)
+        request = json.loads(requests.read(size))
+        send(replies, worker.execute(request["code"], request["max_chars"]))
+
+
+if __name__ == "__main__":
+    main()

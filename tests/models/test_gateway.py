@@ -1,0 +1,125 @@
+"""The gateway's parsing, repair, retry and usage accounting, over scripted and failing backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+from codehelm.errors import ModelCallError, ModelOutputError
+from codehelm.models import ChatMessage, ModelGateway, RawReply, ScriptedModel, TransientModelError
+from codehelm.models.gateway import extract_json
+
+PROMPT: list[ChatMessage] = [{"role": "user", "content": "give me a point"}]
+
+
+class Point(BaseModel):
+    x: int
+    y: int = Field(ge=0)
+
+
+async def test_structured_parses_valid_json() -> None:
+    model = ScriptedModel({"a": ['{"x": 1, "y": 2}']})
+    reply = await model.structured(PROMPT, Point, agent="a")
+    assert reply.value == Point(x=1, y=2)
+    assert reply.repairs == 0
+    assert reply.usage.calls == 1
+    assert reply.usage.prompt_tokens == 4 and reply.usage.completion_tokens == 4
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["not json at all", '{"x": "one", "y": 2}', '{"x": 1, "y": -3}', "", '{"x": 1'],
+    ids=["prose", "wrong-type", "constraint", "empty", "truncated"],
+)
+async def test_structured_repairs_with_the_error_fed_back(bad: str) -> None:
+    model = ScriptedModel({"a": [bad, '{"x": 1, "y": 2}']})
+    reply = await model.structured(PROMPT, Point, agent="a")
+    assert reply.value == Point(x=1, y=2)
+    assert reply.repairs == 1
+    assert reply.usage.calls == 2
+    _, repair_prompt = model.calls[1]
+    assert repair_prompt[-2] == {"role": "assistant", "content": bad}
+    assert "not valid" in repair_prompt[-1]["content"]
+
+
+async def test_structured_gives_up_with_a_clear_error_and_counts_usage() -> None:
+    model = ScriptedModel({"a": ['{"x": "nope"}']}, max_repairs=2)
+    with pytest.raises(ModelOutputError) as caught:
+        await model.structured(PROMPT, Point, agent="a")
+    message = str(caught.value)
+    assert "no valid Point after 3 attempts" in message and "x:" in message
+    assert caught.value.usage.calls == 3
+    assert len(model.calls) == 3
+
+
+def test_extract_json_finds_fenced_and_embedded_objects() -> None:
+    assert extract_json('```json\n{"a": 1}\n```') == '{"a": 1}'
+    assert extract_json('Sure! {"a": 1} hope it helps') == '{"a": 1}'
+    with pytest.raises(ValueError, match="empty"):
+        extract_json("   ")
+    with pytest.raises(ValueError, match="no JSON"):
+        extract_json("no braces here")
+
+
+class FlakyBackend:
+    """Fails `failures` times with a transient error, then answers."""
+
+    model = "flaky"
+
+    def __init__(self, failures: int, *, delay: float = 0.0) -> None:
+        self.failures = failures
+        self.delay = delay
+        self.attempts = 0
+
+    async def call(
+        self,
+        messages: Sequence[ChatMessage],
+        params: dict[str, Any],
+        *,
+        agent: str,
+        json_schema: dict[str, Any] | None,
+    ) -> RawReply:
+        self.attempts += 1
+        await asyncio.sleep(self.delay)
+        if self.attempts <= self.failures:
+            raise TransientModelError("503 overloaded")
+        return RawReply(text="fine", prompt_tokens=1, completion_tokens=1, cost_usd=None)
+
+
+async def test_transient_errors_are_retried_with_backoff() -> None:
+    backend = FlakyBackend(failures=2)
+    gateway = ModelGateway(backend, retries=3, backoff=0.001)
+    reply = await gateway.complete(PROMPT)
+    assert reply.text == "fine"
+    assert backend.attempts == 3
+    assert reply.usage.cost_usd is None
+
+
+async def test_retries_run_out_with_a_clear_error() -> None:
+    backend = FlakyBackend(failures=10)
+    gateway = ModelGateway(backend, retries=2, backoff=0.001)
+    with pytest.raises(ModelCallError, match="failed after 3 attempts: 503 overloaded"):
+        await gateway.complete(PROMPT)
+    assert backend.attempts == 3
+
+
+async def test_a_slow_model_times_out() -> None:
+    gateway = ModelGateway(FlakyBackend(failures=0, delay=1.0), timeout=0.05)
+    with pytest.raises(ModelCallError, match=r"did not answer within 0\.05 s"):
+        await gateway.complete(PROMPT)
+
+
+async def test_scripted_model_replies_per_agent_and_turn() -> None:
+    model = ScriptedModel({"a": ["a0", "a1"], "*": ["other"]})
+    texts = [(await model.complete(PROMPT, agent=agent)).text for agent in ["a", "b", "a", "a"]]
+    assert texts == ["a0", "other", "a1", "a1"]
+
+
+async def test_scripted_model_without_a_reply_for_an_agent_says_so() -> None:
+    model = ScriptedModel({"a": ["x"]})
+    with pytest.raises(ModelOutputError, match="no replies for agent 'b'"):
+        await model.complete(PROMPT, agent="b")

@@ -1,0 +1,128 @@
+"""Runs through the runner: checkpoints and trace in real SQLite files, kill -9 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codehelm.config import Settings
+from codehelm.errors import RunNotFoundError
+from codehelm.models import ScriptedModel
+from codehelm.runtime.runner import resume, solve
+from codehelm.runtime.trace import TraceStore
+from tests.conftest import code_reply, plan_reply
+
+
+async def test_a_run_is_traced_and_stored(settings: Settings) -> None:
+    model = ScriptedModel(
+        {"planner": [plan_reply(("code", "Multiply"))], "coder": [code_reply("print(6 * 7)")]}
+    )
+    seen: list[str] = []
+    result = await solve(
+        "What is 6 * 7?", settings=settings, model=model, on_update=lambda n, _: seen.append(n)
+    )
+    assert result.status == "done" and result.answer is not None
+    assert result.answer.content == "42" and result.stop_reason == "verified"
+    assert seen == ["planner", "coder", "executor", "verifier", "advance", "finish"]
+    with TraceStore(settings.trace_path) as store:
+        record = store.get_run(result.run_id)
+        assert record.status == "done" and record.answer == "42"
+        assert record.tokens == result.usage.total_tokens > 0
+        calls = store.events(result.run_id, "model_call")
+        assert [(c.agent, c.status) for c in calls] == [("planner", "ok"), ("coder", "ok")]
+        assert calls[1].payload["reply"] == code_reply("print(6 * 7)")
+        tools = store.events(result.run_id, "tool_call")
+        assert [(t.agent, t.status) for t in tools] == [("executor", "ok"), ("verifier", "ok")]
+        assert tools[0].payload["stdout"] == "42\n" and tools[0].duration_ms is not None
+        messages = [e.name for e in store.events(result.run_id, "message")]
+        assert messages == ["task", "plan", "code_action", "execution", "answer", "verdict"]
+
+
+async def test_wall_time_budget_interrupts_a_long_step(settings: Settings) -> None:
+    settings = settings.model_copy(update={"max_seconds": 1.0, "exec_timeout": 30.0})
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Wait"))],
+            "coder": [code_reply("import time; time.sleep(20)")],
+        }
+    )
+    start = time.monotonic()
+    result = await solve("Wait a while", settings=settings, model=model)
+    assert time.monotonic() - start < 10
+    assert result.status == "stopped" and result.answer is None
+    assert result.stop_reason is not None and result.stop_reason.startswith("budget:")
+
+
+async def test_resuming_an_unknown_run_is_a_clear_error(settings: Settings) -> None:
+    with pytest.raises(RunNotFoundError, match="no run 'nope'"):
+        await resume("nope", settings=settings)
+
+
+async def test_resuming_a_finished_run_returns_its_result(settings: Settings) -> None:
+    model = ScriptedModel(
+        {"planner": [plan_reply(("code", "Add"))], "coder": [code_reply("print(1 + 1)")]}
+    )
+    first = await solve("1 + 1", settings=settings, model=model)
+    again = await resume(first.run_id, settings=settings, model=model)
+    assert again.answer is not None and again.answer.content == "2"
+    assert len(model.calls) == 2  # nothing was asked again
+
+
+def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 during step 2's execution; resume redoes neither step 1 nor any model call."""
+    slow = "import time\ntime.sleep(1.5)\nprint('slept')"
+    model = write_script(
+        {
+            "planner": [plan_reply(("code", "Quick"), ("code", "Slow"))],
+            "coder": [code_reply("print(6 * 7)"), code_reply(slow)],
+        }
+    )
+    home = tmp_path / "home"
+    env = {**os.environ, "CODEHELM_HOME": str(home), "CODEHELM_MODEL": model}
+    cli = [sys.executable, "-m", "codehelm"]
+    proc = subprocess.Popen(
+        [*cli, "solve", "Quick then slow", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    run_id = wait_for_running_slow_execution(home / "trace.sqlite", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    done = subprocess.run(
+        [*cli, "resume", run_id, "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"content": "slept"' in done.stdout
+    with TraceStore(home / "trace.sqlite") as store:
+        agents = [e.agent for e in store.events(run_id, "model_call")]
+        assert agents == ["planner", "coder", "coder"]  # none repeated
+        codes = [e.payload["code"] for e in store.events(run_id, "tool_call")]
+        assert codes.count("print(6 * 7)") == 1  # step 1 ran once
+        assert codes.count(slow) == 2  # the killed execution, and its re-run
+        assert store.get_run(run_id).status == "done"
+
+
+def wait_for_running_slow_execution(trace: Path, proc: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        if trace.exists():
+            with TraceStore(trace) as store:
+                for run in store.runs():
+                    running = [
+                        e
+                        for e in store.events(run.run_id, "tool_call")
+                        if e.status == "running" and "sleep" in e.payload["code"]
+                    ]
+                    if running:
+                        return run.run_id
+        time.sleep(0.05)
+    raise AssertionError("the slow execution never started")
