@@ -172,22 +172,16 @@ class TraceStore:
         agent: str,
         name: str,
         status: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | str,
         duration_ms: float | None = None,
     ) -> int:
+        """Append an event; `payload` is a dict or an already-encoded JSON object."""
+        if not isinstance(payload, str):
+            payload = json.dumps(payload, default=str)
         cursor = self._db.execute(
             "INSERT INTO events (run_id, ts, kind, agent, name, status, duration_ms, payload)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                _now(),
-                kind,
-                agent,
-                name,
-                status,
-                duration_ms,
-                json.dumps(payload, default=str),
-            ),
+            (run_id, _now(), kind, agent, name, status, duration_ms, payload),
         )
         return int(cursor.lastrowid or 0)
 
@@ -206,7 +200,7 @@ class TraceStore:
             agent=message.sender,
             name=getattr(message, "type", type(message).__name__),
             status="ok",
-            payload=message.model_dump(mode="json"),
+            payload=message.model_dump_json(),
         )
 
     def events(self, run_id: str, kind: str | None = None) -> list[TraceEvent]:

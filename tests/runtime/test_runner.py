@@ -13,6 +13,7 @@ import pytest
 
 from codehelm.config import Settings
 from codehelm.errors import RunNotFoundError
+from codehelm.messages import MESSAGE
 from codehelm.models import ScriptedModel
 from codehelm.runtime.runner import resume, solve
 from codehelm.runtime.trace import TraceStore
@@ -40,8 +41,17 @@ async def test_a_run_is_traced_and_stored(settings: Settings) -> None:
         tools = store.events(result.run_id, "tool_call")
         assert [(t.agent, t.status) for t in tools] == [("executor", "ok"), ("verifier", "ok")]
         assert tools[0].payload["stdout"] == "42\n" and tools[0].duration_ms is not None
-        messages = [e.name for e in store.events(result.run_id, "message")]
-        assert messages == ["task", "plan", "code_action", "execution", "answer", "verdict"]
+        messages = store.events(result.run_id, "message")
+        assert [e.name for e in messages] == [
+            "task",
+            "plan",
+            "code_action",
+            "execution",
+            "answer",
+            "verdict",
+        ]
+        restored = [MESSAGE.validate_python(e.payload) for e in messages]
+        assert restored[1].type == "plan" and restored[1].steps[0].goal == "Multiply"
 
 
 async def test_wall_time_budget_interrupts_a_long_step(settings: Settings) -> None:
