@@ -102,8 +102,10 @@ def solve(
             max_cost_usd=max_cost,
             home=home,
         )
-        progress = None if as_json else Progress()
-        result = await run_solve(task, settings=settings, on_update=progress)
+        if as_json:
+            return _report(await run_solve(task, settings=settings), as_json)
+        with Progress() as progress:
+            result = await run_solve(task, settings=settings, on_update=progress)
         return _report(result, as_json)
 
     _run(command, debug)
@@ -121,8 +123,11 @@ def resume(
     async def command() -> int:
         from codehelm.runtime.runner import resume as run_resume
 
-        progress = None if as_json else Progress()
-        result = await run_resume(run_id, settings=_settings(home=home), on_update=progress)
+        settings = _settings(home=home)
+        if as_json:
+            return _report(await run_resume(run_id, settings=settings), as_json)
+        with Progress() as progress:
+            result = await run_resume(run_id, settings=settings, on_update=progress)
         return _report(result, as_json)
 
     _run(command, debug)
@@ -216,7 +221,17 @@ def _clip(text: str, width: int) -> str:
 
 
 class Progress:
-    """Prints one line per agent step as the run goes."""
+    """Prints one line per agent step as the run goes, and a spinner while an agent works."""
+
+    def __init__(self) -> None:
+        self.status = err.status("[dim]planning…[/dim]", spinner="dots")
+
+    def __enter__(self) -> Progress:
+        self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status.stop()
 
     def __call__(self, node: str, update: dict[str, Any]) -> None:
         line = self.describe(node, update)
@@ -224,6 +239,7 @@ class Progress:
             took = update.get("elapsed_ms")
             suffix = f" [dim]{took / 1000:.1f} s[/dim]" if took else ""
             err.print(f"[cyan]●[/cyan] [bold]{node:<9}[/bold] {escape(line)}{suffix}")
+        self.status.update(f"[dim]working (after {node})…[/dim]")
 
     @staticmethod
     def describe(node: str, update: dict[str, Any]) -> str:
