@@ -81,6 +81,10 @@ def solve(
         str | None,
         typer.Option(help="litellm model string, local/smollm2, or scripted:FILE.json."),
     ] = None,
+    steer: Annotated[
+        str | None,
+        typer.Option(help="Code/text steering: steer, plan, code, text, self-estimate."),
+    ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per run.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall time per run.")] = None,
@@ -96,6 +100,7 @@ def solve(
 
         settings = _settings(
             model=model,
+            steer=steer,
             max_steps=max_steps,
             max_tokens=max_tokens,
             max_seconds=max_seconds,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codehelm.agents.steerer import SteeringPolicy
 from codehelm.messages import Budget
 
 
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
         description="litellm model string, 'local/smollm2' (embedded), or 'scripted:FILE.json'.",
     )
     sandbox: Literal["local"] = Field(default="local", description="Where code runs.")
+    steer: SteeringPolicy = Field(
+        default="steer",
+        description="How steps choose code or text: steer, plan, code, text, self-estimate.",
+    )
     home: Path = Field(
         default=Path.home() / ".codehelm",
         description="Directory for run checkpoints and traces.",
@@ -29,7 +34,7 @@ class Settings(BaseSettings):
     model_retries: int = Field(default=3, ge=0, description="Retries on transient errors.")
     max_repairs: int = Field(default=2, ge=0, description="Re-asks after an unparseable reply.")
     exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code execution.")
-    max_revisions: int = Field(default=2, ge=0, description="Coder retries after a failure.")
+    max_revisions: int = Field(default=3, ge=0, description="Retries of a failed step.")
     max_replans: int = Field(default=1, ge=0, description="New plans after a step gives up.")
     max_steps: int = Field(default=20, ge=1, description="Agent steps per run.")
     max_tokens: int | None = Field(default=50_000, ge=1, description="Tokens per run.")

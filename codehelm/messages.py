@@ -190,6 +190,17 @@ class Answer(Message):
     rationale: str = ""
 
 
+class Guidance(Message):
+    """A steering decision after an attempt: accept the answer, revise it, or switch mode."""
+
+    type: Literal["guidance"] = "guidance"
+    step_id: str
+    action: Literal["answer", "revise", "switch"]
+    mode: Literal["code", "text"]
+    hint: str = ""
+    findings: list[Check] = Field(default_factory=list)
+
+
 class ErrorReport(Message):
     """Something went wrong that the run survived (malformed model output, a failing tool)."""
 
@@ -199,7 +210,7 @@ class ErrorReport(Message):
 
 
 AnyMessage = Annotated[
-    Task | Plan | CodeAction | Execution | Evidence | Verdict | Answer | ErrorReport,
+    Task | Plan | CodeAction | Execution | Evidence | Verdict | Answer | Guidance | ErrorReport,
     Field(discriminator="type"),
 ]
 MESSAGE: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
@@ -218,5 +229,6 @@ MESSAGE_TYPES: tuple[type[BaseModel], ...] = (
     Check,
     Verdict,
     Answer,
+    Guidance,
     ErrorReport,
 )

@@ -12,6 +12,7 @@ from codehelm.messages import (
     AnyMessage,
     CodeAction,
     Execution,
+    Guidance,
     Plan,
     PlanStep,
     Task,
@@ -49,6 +50,7 @@ class SolveState(BaseModel):
     execution: Execution | None = None
     candidate: Answer | None = None
     verdict: Verdict | None = None
+    guidance: Guidance | None = None
     answer: Answer | None = None
     stop_reason: str | None = None
     steps: Annotated[int, operator.add] = 0

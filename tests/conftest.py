@@ -23,7 +23,7 @@ def code_reply(code: str) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", model="scripted:unused.json")
+    return Settings(home=tmp_path / "home", model="scripted:unused.json", steer="plan")
 
 
 @pytest.fixture

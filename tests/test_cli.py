@@ -19,6 +19,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEHELM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CODEHELM_STEER", "plan")
     for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CODEHELM_MODEL"):
         monkeypatch.delenv(key, raising=False)
 

@@ -48,7 +48,11 @@ class Coder:
             goal=step.goal,
             task=state.task.prompt,
             context=state.context(),
-            attempts=[{"code": a.content, "feedback": a.feedback} for a in state.attempts],
+            attempts=[
+                {"code": a.content, "feedback": a.feedback}
+                for a in state.attempts
+                if a.mode == "code"
+            ],
         )
         reply = await self.model.complete(prompt, agent=self.name)
         stamp = {"run_id": state.task.run_id, "sender": self.name}

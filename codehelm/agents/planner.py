@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from codehelm.agents.steerer import SteeringPolicy, apply_policy
 from codehelm.errors import ModelOutputError
 from codehelm.messages import ErrorReport, Plan, PlanStep
 from codehelm.models import ModelClient
@@ -25,12 +26,22 @@ class PlanDraft(BaseModel):
 
 
 class Planner:
-    """Asks the model for a plan; falls back to one step in `default_mode` if it cannot give one."""
+    """Asks the model for a plan; falls back to one step in `default_mode` if it cannot give one.
+
+    The steering `policy` then sets each step's mode (see `codehelm.agents.steerer`).
+    """
 
     name = "planner"
 
-    def __init__(self, model: ModelClient, *, default_mode: Literal["code", "text"] = "code"):
+    def __init__(
+        self,
+        model: ModelClient,
+        *,
+        policy: SteeringPolicy = "steer",
+        default_mode: Literal["code", "text"] = "code",
+    ):
         self.model = model
+        self.policy = policy
         self.default_mode = default_mode
 
     async def __call__(self, state: SolveState) -> dict[str, Any]:
@@ -54,7 +65,10 @@ class Planner:
             steps = [PlanStep(id="s1", goal=task.prompt, mode=self.default_mode)]
             usage = exc.usage
             rationale = f"fallback: one {self.default_mode} step"
-        plan = Plan(steps=steps, rationale=rationale, **stamp)
+        plan, steering = await apply_policy(
+            Plan(steps=steps, rationale=rationale, **stamp), self.policy, self.model
+        )
+        usage = usage + steering
         messages.append(plan)
         update: dict[str, Any] = {
             "plan": plan,

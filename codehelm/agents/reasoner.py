@@ -36,7 +36,11 @@ class Reasoner:
             goal=step.goal,
             task=state.task.prompt,
             context=state.context(),
-            attempts=[{"text": a.content, "feedback": a.feedback} for a in state.attempts],
+            attempts=[
+                {"text": a.content, "feedback": a.feedback}
+                for a in state.attempts
+                if a.mode == "text"
+            ],
         )
         reply = await self.model.complete(prompt, agent=self.name)
         candidate = Answer(

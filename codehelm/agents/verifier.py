@@ -2,15 +2,23 @@
 
 For a code step it checks that the program ran, that it printed an answer,
 and that running it again in a clean namespace prints the same thing (so the
-answer does not hang on leftover interpreter state or randomness). A text step
-can only be checked for having an answer: its verdict is at best `uncertain`.
+answer does not hang on leftover interpreter state or randomness).
+
+With `self_check`, the model also writes a program that tests the candidate
+against the task's conditions and prints "Correct" or what is wrong
+(code-based self-verification; CodeSteer's self-answer checker). That is the
+only check a text answer can pass; without it a text verdict is `uncertain`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from codehelm.messages import Answer, Check, Execution, Verdict
+from codehelm.agents.coder import extract_code
+from codehelm.messages import Answer, Check, Execution, Usage, Verdict
+from codehelm.models import ModelClient
+from codehelm.prompts import render
 from codehelm.state import Attempt, SolveState
 from codehelm.tools.sandbox.base import Sandbox
 
@@ -42,13 +50,73 @@ def clean_rerun(code: str) -> str:
     return f"exec(compile({code!r}, '<recheck>', 'exec'), {{'__name__': '__main__'}})"
 
 
+CHECK_PRELUDE = """import re
+def number(text):
+    found = re.findall(r"-?\\d+(?:\\.\\d+)?", str(text).replace(",", ""))
+    return float(found[-1]) if found else None
+"""
+
+
+def mutate(answer: str) -> str:
+    """A wrong answer close to `answer`: its last number plus one, or the text altered."""
+    numbers = list(re.finditer(r"-?\d+", answer))
+    if not numbers:
+        return answer + " (altered)"
+    last = numbers[-1]
+    return answer[: last.start()] + str(int(last.group()) + 1) + answer[last.end() :]
+
+
+async def self_answer_check(
+    model: ModelClient, sandbox: Sandbox, task: str, answer: str, *, timeout: float = 10.0
+) -> tuple[Check, Usage]:
+    """Have the model write a program that checks `answer` against `task`, and run it.
+
+    The program gets the answer in a variable, so it is also run on a deliberately
+    wrong answer: a check that accepts that too checks nothing and decides nothing.
+    Otherwise printing "Correct" passes and anything else fails, with the printed
+    text as the reason. A check that cannot be written or run decides nothing.
+    """
+    reply = await model.complete(render("self_check", task=task, answer=answer), agent="verifier")
+    code = extract_code(reply.text)
+    if code is None:
+        return Check(name="self_check", passed=None, detail="no check program"), reply.usage
+    verdict = await _run_check(sandbox, code, answer, timeout)
+    if verdict is None or not verdict.lower().startswith("correct"):
+        if verdict is None:
+            return Check(name="self_check", passed=None, detail="the check program failed"), (
+                reply.usage
+            )
+        return Check(name="self_check", passed=False, detail=verdict[:300]), reply.usage
+    wrong = await _run_check(sandbox, code, mutate(answer), timeout)
+    if wrong is not None and wrong.lower().startswith("correct"):
+        detail = "the check program also accepts a wrong answer"
+        return Check(name="self_check", passed=None, detail=detail), reply.usage
+    return Check(name="self_check", passed=True), reply.usage
+
+
+async def _run_check(sandbox: Sandbox, code: str, answer: str, timeout: float) -> str | None:
+    run = await sandbox.run_code(
+        clean_rerun(f"answer = {answer!r}\n{CHECK_PRELUDE}{code}"), timeout=timeout
+    )
+    printed = final_output(run)
+    return printed if run.ok and printed else None
+
+
 class Verifier:
     name = "verifier"
 
-    def __init__(self, sandbox: Sandbox | None, *, timeout: float = 10.0, recheck: bool = True):
+    def __init__(
+        self,
+        sandbox: Sandbox | None,
+        *,
+        timeout: float = 10.0,
+        recheck: bool = True,
+        self_check_model: ModelClient | None = None,
+    ):
         self.sandbox = sandbox
         self.timeout = timeout
         self.recheck = recheck and sandbox is not None
+        self.self_check_model = self_check_model if sandbox is not None else None
 
     async def __call__(self, state: SolveState) -> dict[str, Any]:
         step = state.step
@@ -59,10 +127,20 @@ class Verifier:
         else:
             assert state.candidate is not None, "a text step reaches the verifier with a candidate"
             candidate, tried = state.candidate, state.candidate.rationale
-            checks = [
-                Check(name="answer_extracted", passed=bool(candidate.content)),
-                Check(name="checked_by_execution", passed=None, detail="text is not executed"),
-            ]
+            checks = [Check(name="answer_extracted", passed=bool(candidate.content))]
+        usage = Usage()
+        if self.self_check_model is not None and outcome_of(checks) != "fail":
+            assert self.sandbox is not None
+            check, usage = await self_answer_check(
+                self.self_check_model,
+                self.sandbox,
+                state.task.prompt,
+                candidate.content,
+                timeout=self.timeout,
+            )
+            checks.append(check)
+        elif step.mode != "code":
+            checks.append(Check(name="self_check", passed=None, detail="text is not executed"))
         outcome = outcome_of(checks)
         candidate = candidate.model_copy(update={"confidence": confidence_of(checks)})
         reasons = [
@@ -75,6 +153,7 @@ class Verifier:
             "candidate": candidate,
             "verdict": verdict,
             "messages": [candidate, verdict] if step.mode == "code" else [verdict],
+            "usage": usage,
         }
         if outcome == "fail":
             mode: Literal["code", "text"] = "code" if step.mode == "code" else "text"

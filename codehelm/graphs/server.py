@@ -27,6 +27,7 @@ async def solve(config: RunnableConfig) -> AsyncIterator[CompiledStateGraph[Any,
         yield build_solve_graph(
             model_for(settings),
             sandbox,
+            policy=settings.steer,
             exec_timeout=settings.exec_timeout,
             max_revisions=settings.max_revisions,
             max_replans=settings.max_replans,

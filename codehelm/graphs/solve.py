@@ -17,6 +17,7 @@ from codehelm.agents.coder import Coder
 from codehelm.agents.executor import Executor
 from codehelm.agents.planner import Planner
 from codehelm.agents.reasoner import Reasoner
+from codehelm.agents.steerer import POLICIES, Steerer, SteeringPolicy
 from codehelm.agents.verifier import Verifier
 from codehelm.graphs.compose import Node, agent_node, best_answer, by_mode
 from codehelm.messages import Answer
@@ -25,7 +26,7 @@ from codehelm.runtime.budget import budget_exceeded
 from codehelm.state import SolveState
 from codehelm.tools.sandbox.base import Sandbox
 
-AGENTS = ("planner", "coder", "reasoner", "executor", "verifier")
+AGENTS = ("planner", "coder", "reasoner", "executor", "verifier", "steerer")
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
@@ -85,6 +86,13 @@ class Routes:
         assert state.verdict is not None
         return self._revise(state) if state.verdict.outcome == "fail" else "advance"
 
+    def after_guidance(self, state: SolveState) -> str:
+        stop = self._stop(state)
+        if stop:
+            return stop
+        assert state.guidance is not None
+        return "advance" if state.guidance.action == "answer" else self._revise(state)
+
     def after_advance(self, state: SolveState) -> str:
         if state.step is None:
             return "finish"
@@ -107,28 +115,39 @@ def build_solve_graph(
     sandbox: Sandbox,
     *,
     verifier_sandbox: Sandbox | None = None,
+    policy: SteeringPolicy = "steer",
+    self_check: bool | None = None,
     exec_timeout: float = 10.0,
-    max_revisions: int = 2,
+    max_revisions: int = 3,
     max_replans: int = 1,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     nodes: Mapping[str, Node] | None = None,
 ) -> CompiledStateGraph[SolveState, None, SolveState, SolveState]:
     """Compile the solve graph.
 
+    `policy` steers steps between code and text; `self_check` (default: on with
+    `steer`) has the verifier check answers with a model-written program.
     `nodes` replaces agents by name (any of `AGENTS`) with your own async
     functions of `SolveState`; they are wrapped with `agent_node` like the rest.
     """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown steering policy {policy!r}; choose one of {POLICIES}")
     check_sandbox = verifier_sandbox if verifier_sandbox is not None else sandbox
+    checking = policy == "steer" if self_check is None else self_check
     agents: dict[str, Node] = {
-        "planner": Planner(model),
+        "planner": Planner(model, policy=policy),
         "coder": Coder(model),
         "reasoner": Reasoner(model),
         "executor": Executor(sandbox, timeout=exec_timeout),
-        "verifier": Verifier(check_sandbox, timeout=exec_timeout),
+        "verifier": Verifier(
+            check_sandbox, timeout=exec_timeout, self_check_model=model if checking else None
+        ),
     }
-    unknown = set(nodes or {}) - set(AGENTS)
+    if policy == "steer":
+        agents["steerer"] = Steerer()
+    unknown = set(nodes or {}) - set(agents)
     if unknown:
-        raise ValueError(f"unknown solve agents {sorted(unknown)}; replaceable: {AGENTS}")
+        raise ValueError(f"unknown solve agents {sorted(unknown)}; replaceable: {sorted(agents)}")
     agents.update(nodes or {})
     routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
 
@@ -145,9 +164,12 @@ def build_solve_graph(
     )
     graph.add_conditional_edges("executor", routes.after_candidate, ["verifier", "finish"])
     graph.add_conditional_edges("reasoner", routes.after_candidate, ["verifier", "finish"])
-    graph.add_conditional_edges(
-        "verifier", routes.after_verdict, ["advance", "coder", "reasoner", "planner", "finish"]
-    )
+    revisions = ["advance", "coder", "reasoner", "planner", "finish"]
+    if "steerer" in agents:
+        graph.add_edge("verifier", "steerer")
+        graph.add_conditional_edges("steerer", routes.after_guidance, revisions)
+    else:
+        graph.add_conditional_edges("verifier", routes.after_verdict, revisions)
     graph.add_conditional_edges("advance", routes.after_advance, ["coder", "reasoner", "finish"])
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=checkpointer)

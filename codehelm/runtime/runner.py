@@ -129,6 +129,7 @@ async def _drive(
             graph = build_solve_graph(
                 TracedModel(model, store, run_id),
                 TracedSandbox(box, store, run_id),
+                policy=settings.steer,
                 exec_timeout=settings.exec_timeout,
                 max_revisions=settings.max_revisions,
                 max_replans=settings.max_replans,

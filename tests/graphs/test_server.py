@@ -23,6 +23,7 @@ async def test_langgraph_json_factory_runs_a_task(
         json.dumps({"planner": [plan_reply(("code", "Add"))], "coder": [code_reply("print(5)")]})
     )
     monkeypatch.setenv("CODEHELM_MODEL", f"scripted:{script}")
+    monkeypatch.setenv("CODEHELM_STEER", "plan")
     async with server.solve({}) as graph:
         result = await graph.ainvoke({"task": Task(prompt="2 + 3")})
     assert SolveState.model_validate(result).answer.content == "5"  # type: ignore[union-attr]

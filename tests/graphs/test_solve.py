@@ -21,7 +21,7 @@ async def solve(
     script: dict, sandbox: LocalSandbox, prompt: str = "task", budget: Budget | None = None, **kw
 ) -> tuple[SolveState, ScriptedModel]:
     model = ScriptedModel(script)
-    graph = build_solve_graph(model, sandbox, **{"exec_timeout": 2.0, **kw})
+    graph = build_solve_graph(model, sandbox, **{"exec_timeout": 2.0, "policy": "plan", **kw})
     return await run_graph(graph, prompt, budget=budget), model
 
 

@@ -94,7 +94,12 @@ def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script)
         }
     )
     home = tmp_path / "home"
-    env = {**os.environ, "CODEHELM_HOME": str(home), "CODEHELM_MODEL": model}
+    env = {
+        **os.environ,
+        "CODEHELM_HOME": str(home),
+        "CODEHELM_MODEL": model,
+        "CODEHELM_STEER": "plan",
+    }
     cli = [sys.executable, "-m", "codehelm"]
     proc = subprocess.Popen(
         [*cli, "solve", "Quick then slow", "--json"],
