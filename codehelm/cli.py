@@ -85,6 +85,9 @@ def solve(
         str | None,
         typer.Option(help="Code/text steering: steer, plan, code, text, self-estimate."),
     ] = None,
+    sandbox: Annotated[
+        str | None, typer.Option(help="Where code runs: local, or e2b (needs E2B_API_KEY).")
+    ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per run.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall time per run.")] = None,
@@ -101,6 +104,7 @@ def solve(
         settings = _settings(
             model=model,
             steer=steer,
+            sandbox=sandbox,
             max_steps=max_steps,
             max_tokens=max_tokens,
             max_seconds=max_seconds,

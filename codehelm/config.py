@@ -21,7 +21,15 @@ class Settings(BaseSettings):
         default="local/smollm2",
         description="litellm model string, 'local/smollm2' (embedded), or 'scripted:FILE.json'.",
     )
-    sandbox: Literal["local"] = Field(default="local", description="Where code runs.")
+    sandbox: Literal["local", "e2b"] = Field(
+        default="local", description="Where code runs: local, or e2b (needs E2B_API_KEY)."
+    )
+    e2b_api_key: str | None = Field(
+        default=None,
+        validation_alias="E2B_API_KEY",
+        description="E2B's API key, read from E2B_API_KEY (only for sandbox=e2b).",
+        repr=False,
+    )
     steer: SteeringPolicy = Field(
         default="steer",
         description="How steps choose code or text: steer, plan, code, text, self-estimate.",
@@ -30,6 +38,10 @@ class Settings(BaseSettings):
         default=Path.home() / ".codehelm",
         description="Directory for run checkpoints and traces.",
     )
+    temperature: float | None = Field(
+        default=None, ge=0, description="Sampling temperature (None: the provider's default)."
+    )
+    seed: int | None = Field(default=None, description="Sampling seed, where the model takes one.")
     model_timeout: float = Field(default=300.0, gt=0, description="Seconds per model call.")
     model_retries: int = Field(default=3, ge=0, description="Retries on transient errors.")
     max_repairs: int = Field(default=2, ge=0, description="Re-asks after an unparseable reply.")

@@ -20,7 +20,7 @@ runner = CliRunner()
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEHELM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CODEHELM_STEER", "plan")
-    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CODEHELM_MODEL"):
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CODEHELM_MODEL", "E2B_API_KEY"):
         monkeypatch.delenv(key, raising=False)
 
 
@@ -32,6 +32,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (["solve", "2+2", "--model", "local/llama-9000"], "unknown embedded model"),
         (["solve", "2+2", "--model", "scripted:/no/such/file.json"], "script file not found"),
         (["solve", "   "], "the task is empty"),
+        (["solve", "2+2", "--sandbox", "e2b"], "needs E2B_API_KEY"),
+        (["solve", "2+2", "--sandbox", "docker"], "invalid setting sandbox"),
+        (["solve", "2+2", "--steer", "yolo"], "invalid setting steer"),
         (["solve", "2+2", "--max-steps", "0"], "invalid setting max_steps"),
         (["show", "abc123"], "no run 'abc123'"),
         (["resume", "abc123"], "no run 'abc123'"),

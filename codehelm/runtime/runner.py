@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 
 from codehelm.config import Settings
-from codehelm.errors import CodehelmError, ConfigError
+from codehelm.errors import CodehelmError, ConfigError, MissingAPIKeyError
 from codehelm.graphs.compose import best_answer, new_task
 from codehelm.graphs.solve import build_solve_graph
-from codehelm.messages import MESSAGE_TYPES, Answer, Usage
+from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
 from codehelm.models import ModelClient, make_model
 from codehelm.runtime.budget import budget_exceeded
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
@@ -34,11 +34,15 @@ FINISHED = ("verified", "unverified")
 
 
 class RunResult(BaseModel):
-    """How a run ended. `status` is done (answered), stopped (budget or gave up) or failed."""
+    """How a run ended. `status` is done (answered), stopped (budget or gave up) or failed.
+
+    `verdict` is the verifier's outcome for the answer (None when it was never judged).
+    """
 
     run_id: str
     status: RunStatus
     answer: Answer | None = None
+    verdict: Literal["pass", "fail", "uncertain"] | None = None
     stop_reason: str | None = None
     usage: Usage = Usage()
     steps: int = 0
@@ -46,19 +50,34 @@ class RunResult(BaseModel):
 
 
 def make_sandbox(settings: Settings) -> Sandbox:
-    from codehelm.tools.sandbox.local import LocalSandbox
+    """The sandbox the settings name; E2B's key comes from `E2B_API_KEY`."""
+    if settings.sandbox == "local":
+        from codehelm.tools.sandbox.local import LocalSandbox
 
-    if settings.sandbox != "local":
-        raise ConfigError(f"unknown sandbox {settings.sandbox!r}; available: local")
-    return LocalSandbox(timeout=settings.exec_timeout)
+        return LocalSandbox(timeout=settings.exec_timeout)
+    if settings.sandbox == "e2b":
+        from codehelm.tools.sandbox.e2b import E2BSandbox
+
+        if not settings.e2b_api_key:
+            raise MissingAPIKeyError(
+                "the e2b sandbox needs E2B_API_KEY set in the environment, or use --sandbox local"
+            )
+        return E2BSandbox(
+            api_key=settings.e2b_api_key,
+            timeout=settings.exec_timeout,
+            sandbox_timeout=int(settings.max_seconds or 600) + 300,
+        )
+    raise ConfigError(f"unknown sandbox {settings.sandbox!r}; available: local, e2b")
 
 
 def model_for(settings: Settings) -> ModelClient:
+    sampling = {"temperature": settings.temperature, "seed": settings.seed}
     return make_model(
         settings.model,
         timeout=settings.model_timeout,
         retries=settings.model_retries,
         max_repairs=settings.max_repairs,
+        defaults={k: v for k, v in sampling.items() if v is not None},
     )
 
 
@@ -81,14 +100,19 @@ async def solve(
     if not prompt.strip():
         raise ConfigError("the task is empty: say what to solve")
     model = model or model_for(settings)
+    owned = sandbox is None
+    box = sandbox if sandbox is not None else make_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget())
     with TraceStore(settings.trace_path) as store:
         store.start_run(
-            task.run_id, "solve", prompt, settings.model_dump(mode="json", exclude={"home"})
+            task.run_id,
+            "solve",
+            prompt,
+            settings.model_dump(mode="json", exclude={"home", "e2b_api_key"}),
         )
         store.record_message(task)
         initial = SolveState(task=task, messages=[task])
-        return await _drive(store, task.run_id, initial, settings, model, sandbox, on_update)
+        return await _drive(store, task.run_id, initial, settings, model, box, owned, on_update)
 
 
 async def resume(
@@ -105,8 +129,10 @@ async def resume(
         record = store.get_run(run_id)
         run_settings = Settings.model_validate({**record.settings, "home": settings.home})
         model = model or model_for(run_settings)
+        owned = sandbox is None
+        box = sandbox if sandbox is not None else make_sandbox(run_settings)
         store.mark_running(run_id)
-        return await _drive(store, run_id, None, run_settings, model, sandbox, on_update)
+        return await _drive(store, run_id, None, run_settings, model, box, owned, on_update)
 
 
 async def _drive(
@@ -115,12 +141,12 @@ async def _drive(
     initial: SolveState | None,
     settings: Settings,
     model: ModelClient,
-    sandbox: Sandbox | None,
+    box: Sandbox,
+    owned: bool,
     on_update: OnUpdate | None,
 ) -> RunResult:
+    """Stream the graph from `initial` (None: from the last checkpoint); close `box` if `owned`."""
     start = time.perf_counter()
-    owned = sandbox is None
-    box = sandbox if sandbox is not None else make_sandbox(settings)
     config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -171,10 +197,12 @@ async def _drive(
         usage=state.usage,
         wall_s=wall_s,
     )
+    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
     return RunResult(
         run_id=run_id,
         status=status,
         answer=answer,
+        verdict=verdicts.get(answer.id) if answer else None,
         stop_reason=state.stop_reason,
         usage=state.usage,
         steps=state.steps,

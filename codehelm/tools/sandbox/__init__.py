@@ -1,6 +1,7 @@
-"""Sandboxes: where agents' code runs. `LocalSandbox` runs it in a local worker process."""
+"""Sandboxes, where agents' code runs: `LocalSandbox` here, `E2BSandbox` in E2B's cloud."""
 
 from codehelm.tools.sandbox.base import CommandResult, FileInfo, FileStore, Sandbox
+from codehelm.tools.sandbox.e2b import E2BSandbox
 from codehelm.tools.sandbox.local import LocalSandbox
 
-__all__ = ["CommandResult", "FileInfo", "FileStore", "LocalSandbox", "Sandbox"]
+__all__ = ["CommandResult", "E2BSandbox", "FileInfo", "FileStore", "LocalSandbox", "Sandbox"]
