@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -118,6 +118,112 @@ def solve(
         return _report(result, as_json)
 
     _run(command, debug)
+
+
+@app.command(name="eval")
+def evaluate(
+    families: Annotated[
+        str, typer.Option(help="Comma-separated task families, or 'all'.")
+    ] = "multiplication,letters",
+    n: Annotated[int, typer.Option(help="Items per family.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the item generators.")] = 0,
+    difficulty: Annotated[
+        int | None, typer.Option(help="1-3; default cycles through all three.")
+    ] = None,
+    steer: Annotated[
+        str, typer.Option(help="Comma-separated modes: steer, plan, code, text, self-estimate.")
+    ] = "text,code,steer",
+    model: Annotated[str | None, typer.Option(help="Model string, as for solve.")] = None,
+    samples: Annotated[int, typer.Option(help="Runs per item, combined by weighted vote.")] = 1,
+    concurrency: Annotated[int, typer.Option(help="Jobs at once.")] = 2,
+    executor: Annotated[str, typer.Option(help="local, or ray to spread jobs over Ray.")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local instance).")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for runs.jsonl, report.md and the chart.")
+    ] = Path("codehelm-eval"),
+    max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Evaluate steering modes on generated tasks with exact checkers (resumable)."""
+
+    async def command() -> int:
+        from pydantic import ValidationError
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from codehelm.errors import ConfigError
+        from codehelm.evals.report import summarize, write_report
+        from codehelm.evals.runner import EvalPlan, EvalRecord, run_eval
+        from codehelm.evals.tasks import FAMILIES
+        from codehelm.runtime.batch import Executor, make_batch_runner
+
+        settings = _settings(model=model, max_steps=max_steps)
+        names = sorted(FAMILIES) if families == "all" else _split(families)
+        unknown = [f for f in names if f not in FAMILIES]
+        if unknown:
+            raise ConfigError(f"unknown families {unknown}; known: {', '.join(sorted(FAMILIES))}")
+        try:
+            plan = EvalPlan.model_validate(
+                {
+                    "families": names,
+                    "n": n,
+                    "seed": seed,
+                    "difficulty": difficulty,
+                    "modes": _split(steer),
+                    "samples": samples,
+                }
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"invalid eval option {where}: {first['msg']}") from exc
+        runner = make_batch_runner(
+            cast(Executor, executor), concurrency=concurrency, ray_address=ray_address
+        )
+        bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
+        task_id = bar.add_task("eval", total=None)
+        right = 0
+
+        def planned(total: int, done: int) -> None:
+            bar.update(task_id, total=total, completed=done)
+
+        def recorded(record: EvalRecord) -> None:
+            nonlocal right
+            right += record.correct
+            bar.update(task_id, advance=1, description=f"eval · {right} correct this run")
+
+        with bar:
+            records = await run_eval(
+                plan, settings, out_dir, runner, on_record=recorded, on_plan=planned
+            )
+        table_path, chart_path = write_report(records, out_dir)
+        table = Table("family", "mode", "n", "accuracy", "mean tokens", "mean wall s", "errors")
+        for row in summarize(records):
+            table.add_row(
+                row.family,
+                row.mode,
+                str(row.n),
+                f"{row.accuracy:.1%}",
+                f"{row.mean_tokens:.0f}",
+                f"{row.mean_wall_s:.1f}",
+                str(row.errors),
+            )
+        out.print(table)
+        err.print(f"[dim]{out_dir / 'runs.jsonl'} · {table_path} · {chart_path}[/dim]")
+        return 0
+
+    _run(command, debug)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """A deterministic model for tests and examples.
 
-Replies are scripted per agent and turn; they go through the same
-`ModelGateway` as real models, so parsing, repairs and usage are exercised.
+Replies are scripted per agent and turn, or per agent and prompt; they go
+through the same `ModelGateway` as real models, so parsing, repairs and usage
+are exercised.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from codehelm.models.gateway import ChatMessage, ModelGateway, RawReply
 ReplyFn = Callable[[str, int, Sequence[ChatMessage]], str]
 """`(agent, turn, messages) -> reply`, for replies that depend on the prompt."""
 
-Script = Mapping[str, Sequence[str] | ReplyFn]
+Script = Mapping[str, Sequence[str] | Mapping[str, str] | ReplyFn]
 
 
 class ScriptedBackend:
-    """Replies from `script[agent][turn]`; `"*"` serves agents the script does not name.
+    """Replies from `script[agent]`; `"*"` serves agents the script does not name.
 
-    The last reply of a list repeats once the list is used up, so a script can
-    say "always answer X" with one entry. Tokens are counted as words.
+    `script[agent]` is a list (one reply per turn; the last repeats once the
+    list is used up, so one entry says "always answer X"), a mapping from a
+    text to find in the latest user message to the reply (`"*"`: otherwise),
+    or a `ReplyFn`. Tokens are counted as words.
     """
 
     def __init__(self, script: Script, *, model: str = "scripted") -> None:
@@ -50,6 +53,8 @@ class ScriptedBackend:
         self.calls.append((agent, list(messages)))
         if callable(replies):
             text = replies(agent, turn, messages)
+        elif isinstance(replies, Mapping):
+            text = _reply_for_prompt(replies, messages, agent)
         else:
             if not replies:
                 raise ModelOutputError(f"the script's reply list for {agent!r} is empty")
@@ -58,6 +63,18 @@ class ScriptedBackend:
         return RawReply(
             text=text, prompt_tokens=prompt_words, completion_tokens=len(text.split()), cost_usd=0.0
         )
+
+
+def _reply_for_prompt(
+    replies: Mapping[str, str], messages: Sequence[ChatMessage], agent: str
+) -> str:
+    prompt = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    for needle, reply in replies.items():
+        if needle != "*" and needle in prompt:
+            return reply
+    if "*" in replies:
+        return replies["*"]
+    raise ModelOutputError(f"the script has no reply for agent {agent!r} matching this prompt")
 
 
 class ScriptedModel(ModelGateway):
@@ -75,15 +92,24 @@ class ScriptedModel(ModelGateway):
 
     @classmethod
     def from_file(cls, path: str | Path, **gateway_options: Any) -> ScriptedModel:
-        """Load a JSON script: `{"agent": ["reply for turn 0", "reply for turn 1"], ...}`."""
+        """Load a JSON script: `{agent: [reply per turn, ...] or {text in prompt: reply}}`."""
         try:
             data = json.loads(Path(path).read_text())
         except FileNotFoundError as exc:
             raise ConfigError(f"script file not found: {path}") from exc
         except json.JSONDecodeError as exc:
             raise ConfigError(f"script file {path} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict) or not all(
-            isinstance(v, list) and all(isinstance(r, str) for r in v) for v in data.values()
-        ):
-            raise ConfigError(f"script file {path} must map agent names to lists of reply strings")
+        if not isinstance(data, dict) or not all(_is_replies(v) for v in data.values()):
+            raise ConfigError(
+                f"script file {path} must map agent names to lists of replies "
+                "or to objects from prompt text to reply"
+            )
         return cls(data, **gateway_options)
+
+
+def _is_replies(value: object) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(r, str) for r in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(r, str) for k, r in value.items())
+    return False

@@ -123,3 +123,14 @@ async def test_scripted_model_without_a_reply_for_an_agent_says_so() -> None:
     model = ScriptedModel({"a": ["x"]})
     with pytest.raises(ModelOutputError, match="no replies for agent 'b'"):
         await model.complete(PROMPT, agent="b")
+
+
+async def test_scripted_model_replies_by_prompt_text() -> None:
+    model = ScriptedModel({"a": {"apples": "red", "sky": "blue", "*": "unknown"}})
+    ask = [{"role": "user", "content": "What colour is the sky?"}]
+    assert (await model.complete(ask, agent="a")).text == "blue"
+    other = [{"role": "user", "content": "And grass?"}]
+    assert (await model.complete(other, agent="a")).text == "unknown"
+    strict = ScriptedModel({"a": {"apples": "red"}})
+    with pytest.raises(ModelOutputError, match="no reply for agent 'a' matching"):
+        await strict.complete(other, agent="a")
