@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from codehelm.models.gateway import ChatMessage, Completion, ModelClient, Struct
 from codehelm.tools.sandbox.base import CommandResult, FileStore, Sandbox
 
 T = TypeVar("T", bound=BaseModel)
+Outcome = TypeVar("Outcome", Execution, CommandResult)
 
 current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default="")
 """The agent whose node is running; the trace attributes model and tool calls to it."""
@@ -302,29 +303,39 @@ class TracedSandbox:
     async def run_code(
         self, code: str, *, language: str = "python", timeout: float | None = None
     ) -> Execution:
-        event = self._start("run_code", {"code": code, "language": language})
-        start = time.perf_counter()
-        try:
-            result = await self.inner.run_code(code, language=language, timeout=timeout)
-        except Exception as exc:
-            self._end(event, start, "error", {"code": code, "error": str(exc)})
-            raise
-        status = "ok" if result.ok else "timeout" if result.timed_out else "error"
-        self._end(event, start, status, {"code": code, **result.model_dump(mode="json")})
-        return result
+        request = {"code": code, "language": language}
+        return await self._traced(
+            "run_code", request, self.inner.run_code(code, language=language, timeout=timeout)
+        )
 
     async def run_command(
         self, cmd: str, *, timeout: float | None = None, cwd: str | None = None
     ) -> CommandResult:
-        event = self._start("run_command", {"command": cmd, "cwd": cwd})
+        request = {"command": cmd, "cwd": cwd}
+        return await self._traced(
+            "run_command", request, self.inner.run_command(cmd, timeout=timeout, cwd=cwd)
+        )
+
+    async def _traced(
+        self, name: str, request: dict[str, Any], call: Awaitable[Outcome]
+    ) -> Outcome:
+        """Record the call as running, await it, then record how it ended."""
+        event = self.store.record(
+            self.run_id,
+            "tool_call",
+            agent=current_agent.get(),
+            name=name,
+            status="running",
+            payload=request,
+        )
         start = time.perf_counter()
         try:
-            result = await self.inner.run_command(cmd, timeout=timeout, cwd=cwd)
+            result = await call
         except Exception as exc:
-            self._end(event, start, "error", {"command": cmd, "error": str(exc)})
+            self._end(event, start, "error", {**request, "error": str(exc)})
             raise
         status = "ok" if result.ok else "timeout" if result.timed_out else "error"
-        self._end(event, start, status, result.model_dump(mode="json"))
+        self._end(event, start, status, {**request, **result.model_dump(mode="json")})
         return result
 
     async def close(self) -> None:
@@ -340,16 +351,6 @@ class TracedSandbox:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-    def _start(self, name: str, payload: dict[str, Any]) -> int:
-        return self.store.record(
-            self.run_id,
-            "tool_call",
-            agent=current_agent.get(),
-            name=name,
-            status="running",
-            payload=payload,
-        )
 
     def _end(self, event: int, start: float, status: str, payload: dict[str, Any]) -> None:
         self.store.finish_event(
