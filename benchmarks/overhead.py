@@ -1,7 +1,8 @@
 """Per-step framework overhead of the solve graph against a bare LangGraph graph of the same shape.
 
 Both graphs run the same six nodes (planner, coder, executor, verifier, advance, finish) with
-zero model latency (scripted model) and an instant sandbox, so what is measured is codehelm
+zero model latency (scripted model) and an instant sandbox (the `plan` steering policy, whose
+graph has exactly that shape, and no snapshots), so what is measured is codehelm
 itself: typed state, message validation, routing, budget checks, usage accounting and, in the
 last rows, SQLite checkpoints and the trace. Steps are timed from the stream of node updates.
 
@@ -168,7 +169,7 @@ async def main(runs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="codehelm-bench-"))
     sandbox = InstantSandbox()
     model = ScriptedModel(SCRIPT)
-    solve_graph = build_solve_graph(model, sandbox)
+    solve_graph = build_solve_graph(model, sandbox, policy="plan")
 
     def codehelm_run(graph: Any) -> Runner:
         def run(i: int) -> AsyncIterator[Any]:
@@ -202,10 +203,11 @@ async def main(runs: int) -> None:
         results["bare LangGraph + SQLite"] = await measure(bare_run(bare_graph(saver)), runs)
     async with AsyncSqliteSaver.from_conn_string(str(tmp / "ch.sqlite")) as saver:
         saver.serde = checkpoint_serializer()
-        graph = build_solve_graph(model, sandbox, checkpointer=saver)
+        graph = build_solve_graph(model, sandbox, policy="plan", checkpointer=saver)
         results["codehelm + SQLite"] = await measure(codehelm_run(graph), runs)
 
-    settings = Settings(home=tmp / "home")
+    # Snapshots need a real interpreter; sandbox costs are benchmarks/sandbox.py's subject.
+    settings = Settings(home=tmp / "home", snapshots=False, steer="plan")
 
     def full_run(i: int) -> AsyncIterator[Any]:
         steps: asyncio.Queue[Any] = asyncio.Queue()

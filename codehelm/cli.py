@@ -358,6 +358,9 @@ class Progress:
 
     @staticmethod
     def describe(node: str, update: dict[str, Any]) -> str:
+        if node == "restore":
+            lost = f"; not restorable: {', '.join(update['lost'])}" if update["lost"] else ""
+            return f"sandbox state back: {len(update['restored'])} variables{lost}"
         if node == "planner" and update.get("plan"):
             return "; ".join(f"[{s.mode}] {s.goal}" for s in update["plan"].steps)
         if node == "coder":

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars per run.")
     max_seconds: float | None = Field(default=600.0, gt=0, description="Wall time per run.")
 
+    snapshots: bool = Field(
+        default=True, description="Save the sandbox's variables and files after each execution."
+    )
+
     def budget(self) -> Budget:
         return Budget(
             max_steps=self.max_steps,
@@ -64,6 +68,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.home / "checkpoints.sqlite"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.home / "snapshots"
 
     @property
     def trace_path(self) -> Path:

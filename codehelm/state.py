@@ -19,6 +19,7 @@ from codehelm.messages import (
     Usage,
     Verdict,
 )
+from codehelm.tools.sandbox.snapshot import SnapshotRef
 
 
 class Attempt(BaseModel):
@@ -51,6 +52,7 @@ class SolveState(BaseModel):
     candidate: Answer | None = None
     verdict: Verdict | None = None
     guidance: Guidance | None = None
+    snapshot: SnapshotRef | None = None  # the sandbox's state after the latest execution
     answer: Answer | None = None
     stop_reason: str | None = None
     steps: Annotated[int, operator.add] = 0

@@ -1,8 +1,9 @@
 """Verifier: candidate answer -> `Verdict`.
 
 For a code step it checks that the program ran, that it printed an answer,
-and that running it again in a clean namespace prints the same thing (so the
-answer does not hang on leftover interpreter state or randomness).
+and that running it again on a copy of the interpreter's variables prints the
+same thing (so the answer does not hang on randomness or on state the program
+itself changed; variables from earlier steps are fair to use).
 
 With `self_check`, the model also writes a program that tests the candidate
 against the task's conditions and prints "Correct" or what is wrong
@@ -45,9 +46,11 @@ def confidence_of(checks: list[Check]) -> float:
     return sum(score[c.passed] for c in checks) / len(checks)
 
 
-def clean_rerun(code: str) -> str:
-    """Wrap `code` so it runs in a fresh global namespace inside a stateful sandbox."""
-    return f"exec(compile({code!r}, '<recheck>', 'exec'), {{'__name__': '__main__'}})"
+def clean_rerun(code: str, *, keep_state: bool = False) -> str:
+    """Wrap `code` so it runs in a separate global namespace inside a stateful sandbox:
+    a fresh one, or with `keep_state` a copy of the current variables."""
+    namespace = "dict(globals())" if keep_state else "{'__name__': '__main__'}"
+    return f"exec(compile({code!r}, '<recheck>', 'exec'), {namespace})"
 
 
 CHECK_PRELUDE = """import re
@@ -195,7 +198,9 @@ class Verifier:
 
     async def _rerun(self, code: str, expected: str) -> Check:
         assert self.sandbox is not None
-        again = await self.sandbox.run_code(clean_rerun(code), timeout=self.timeout)
+        again = await self.sandbox.run_code(
+            clean_rerun(code, keep_state=True), timeout=self.timeout
+        )
         if not again.ok:
             why = (
                 "timed out"
@@ -207,7 +212,7 @@ class Verifier:
             return Check(
                 name="reproduces",
                 passed=False,
-                detail=f"re-running it in a clean namespace {why}; make the program self-contained",
+                detail=f"running it again {why}",
             )
         got = final_output(again)
         if got != expected:

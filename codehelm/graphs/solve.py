@@ -7,6 +7,7 @@ planner -> (code) coder -> executor -> verifier -> advance -> ... -> finish
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -121,12 +122,14 @@ def build_solve_graph(
     max_revisions: int = 3,
     max_replans: int = 1,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
+    snapshots: Path | None = None,
     nodes: Mapping[str, Node] | None = None,
 ) -> CompiledStateGraph[SolveState, None, SolveState, SolveState]:
     """Compile the solve graph.
 
     `policy` steers steps between code and text; `self_check` (default: on with
     `steer`) has the verifier check answers with a model-written program.
+    `snapshots` is a folder where the sandbox's state is saved after each execution.
     `nodes` replaces agents by name (any of `AGENTS`) with your own async
     functions of `SolveState`; they are wrapped with `agent_node` like the rest.
     """
@@ -138,7 +141,7 @@ def build_solve_graph(
         "planner": Planner(model, policy=policy),
         "coder": Coder(model),
         "reasoner": Reasoner(model),
-        "executor": Executor(sandbox, timeout=exec_timeout),
+        "executor": Executor(sandbox, timeout=exec_timeout, snapshots=snapshots),
         "verifier": Verifier(
             check_sandbox, timeout=exec_timeout, self_check_model=model if checking else None
         ),

@@ -26,6 +26,7 @@ from codehelm.runtime.budget import budget_exceeded
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
 from codehelm.state import Attempt, SolveState
 from codehelm.tools.sandbox.base import Sandbox
+from codehelm.tools.sandbox.snapshot import SnapshotRef, restore_snapshot
 
 OnUpdate = Callable[[str, dict[str, Any]], None]
 """Called after each node with its name and the state update it returned."""
@@ -83,7 +84,9 @@ def model_for(settings: Settings) -> ModelClient:
 
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints may only revive codehelm's own message and state types."""
-    return JsonPlusSerializer(allowed_msgpack_modules=[*MESSAGE_TYPES, SolveState, Attempt])
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[*MESSAGE_TYPES, SolveState, Attempt, SnapshotRef]
+    )
 
 
 async def solve(
@@ -160,8 +163,11 @@ async def _drive(
                 max_revisions=settings.max_revisions,
                 max_replans=settings.max_replans,
                 checkpointer=saver,
+                snapshots=settings.snapshot_dir if settings.snapshots else None,
             )
             current = initial or SolveState.model_validate((await graph.aget_state(config)).values)
+            if initial is None and current.snapshot is not None:
+                await _restore(box, current.snapshot, store, run_id, on_update)
             remaining = _remaining_seconds(current)
             try:
                 async with asyncio.timeout(remaining):
@@ -208,6 +214,26 @@ async def _drive(
         steps=state.steps,
         wall_s=wall_s,
     )
+
+
+async def _restore(
+    box: Sandbox, ref: SnapshotRef, store: TraceStore, run_id: str, on_update: OnUpdate | None
+) -> None:
+    """Give a resumed run's new sandbox the variables and files of the last snapshot."""
+    start = time.perf_counter()
+    lost = await restore_snapshot(box, ref)
+    payload = {"snapshot": ref.path, "restored": ref.variables, "lost": lost}
+    store.record(
+        run_id,
+        "tool_call",
+        agent="runner",
+        name="restore_snapshot",
+        status="ok",
+        duration_ms=(time.perf_counter() - start) * 1000,
+        payload=payload,
+    )
+    if on_update is not None:
+        on_update("restore", payload)
 
 
 def _remaining_seconds(state: SolveState) -> float | None:

@@ -40,8 +40,12 @@ async def test_a_run_is_traced_and_stored(settings: Settings) -> None:
         assert [(c.agent, c.status) for c in calls] == [("planner", "ok"), ("coder", "ok")]
         assert calls[1].payload["reply"] == code_reply("print(6 * 7)")
         tools = store.events(result.run_id, "tool_call")
-        assert [(t.agent, t.status) for t in tools] == [("executor", "ok"), ("verifier", "ok")]
-        assert tools[0].payload["stdout"] == "42\n" and tools[0].duration_ms is not None
+        assert all(t.status == "ok" and t.duration_ms is not None for t in tools)
+        program, *snapshot, recheck = tools
+        assert (program.agent, program.payload["stdout"]) == ("executor", "42\n")
+        assert [t.agent for t in snapshot] == ["executor", "executor"]  # save state, tidy up
+        assert "_codehelm_save_state" in snapshot[0].payload["code"]
+        assert (recheck.agent, recheck.payload["stdout"]) == ("verifier", "42\n")
         messages = store.events(result.run_id, "message")
         assert [e.name for e in messages] == [
             "task",
@@ -86,12 +90,14 @@ async def test_resuming_a_finished_run_returns_its_result(settings: Settings) ->
 
 
 def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script) -> None:  # type: ignore[no-untyped-def]
-    """kill -9 during step 2's execution; resume redoes neither step 1 nor any model call."""
-    slow = "import time\ntime.sleep(1.5)\nprint('slept')"
+    """kill -9 during step 2's execution; resume redoes neither step 1 nor any model call,
+    and step 2 still sees the variable step 1 defined (restored from the snapshot)."""
+    quick = "base = 6 * 7\nprint(base)"
+    slow = "import time\ntime.sleep(1.5)\nprint(base + 1)"
     model = write_script(
         {
             "planner": [plan_reply(("code", "Quick"), ("code", "Slow"))],
-            "coder": [code_reply("print(6 * 7)"), code_reply(slow)],
+            "coder": [code_reply(quick), code_reply(slow)],
         }
     )
     home = tmp_path / "home"
@@ -116,12 +122,15 @@ def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script)
         [*cli, "resume", run_id, "--json"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert '"content": "slept"' in done.stdout
+    assert '"content": "43"' in done.stdout
     with TraceStore(home / "trace.sqlite") as store:
         agents = [e.agent for e in store.events(run_id, "model_call")]
         assert agents == ["planner", "coder", "coder"]  # none repeated
-        codes = [e.payload["code"] for e in store.events(run_id, "tool_call")]
-        assert codes.count("print(6 * 7)") == 1  # step 1 ran once
+        tools = store.events(run_id, "tool_call")
+        restores = [e.payload for e in tools if e.name == "restore_snapshot"]
+        assert len(restores) == 1 and "base" in restores[0]["restored"]
+        codes = [e.payload.get("code") for e in tools]
+        assert codes.count(quick) == 1  # step 1 ran once
         assert codes.count(slow) == 2  # the killed execution, and its re-run
         assert store.get_run(run_id).status == "done"
 

@@ -1,0 +1,160 @@
+"""Execution-state snapshots: a sandbox's workspace files and the picklable part of its
+interpreter state, saved on the host so a resumed run gets its variables back.
+
+It works through the `Sandbox` protocol alone (`run_code` and `files`), so every
+backend gets it: code run inside the sandbox pickles the interpreter's globals
+(with cloudpickle where the sandbox has it, so functions and classes defined in
+earlier cells survive) into a file in the workspace; the host then archives the
+workspace. What cannot be pickled (open files, sockets, generators...) is
+listed, never silently dropped; imported modules are re-imported by name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codehelm.errors import SandboxError
+from codehelm.tools.sandbox.base import Sandbox
+
+STATE_FILE = ".codehelm-state.pkl"
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+_SAVE = f"""
+def _codehelm_save_state():
+    import json, types
+    try:
+        import cloudpickle as pickler
+    except ImportError:
+        import pickle as pickler
+    values, modules, skipped = {{}}, {{}}, []
+    for name, value in list(globals().items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, types.ModuleType):
+            modules[name] = value.__name__
+            continue
+        try:
+            pickler.dumps(value)
+        except Exception as exc:
+            skipped.append(f"{{name}} ({{type(value).__name__}}: {{type(exc).__name__}})")
+        else:
+            values[name] = value
+    with open({STATE_FILE!r}, "wb") as handle:
+        pickler.dump({{"values": values, "modules": modules}}, handle)
+    print(json.dumps({{"saved": sorted(values), "modules": sorted(modules), "skipped": skipped}}))
+_codehelm_save_state()
+del _codehelm_save_state
+"""
+
+_RESTORE = f"""
+def _codehelm_restore_state():
+    import importlib, json, os, pickle
+    with open({STATE_FILE!r}, "rb") as handle:
+        state = pickle.load(handle)
+    os.remove({STATE_FILE!r})
+    failed = []
+    for name, module in state["modules"].items():
+        try:
+            globals()[name] = importlib.import_module(module)
+        except Exception as exc:
+            failed.append(f"{{name}} (import {{module}}: {{type(exc).__name__}})")
+    globals().update(state["values"])
+    print(json.dumps({{"restored": sorted(state["values"]), "failed": failed}}))
+_codehelm_restore_state()
+del _codehelm_restore_state
+"""
+
+
+class SnapshotRef(BaseModel):
+    """Where a snapshot lives on the host and what it could not keep."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    variables: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # "name (type: reason)"
+    files: int = 0  # workspace files, besides the interpreter state
+    size_bytes: int = 0
+
+
+async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
+    """Save `sandbox`'s interpreter state and workspace files to the archive `path`."""
+    saved = await sandbox.run_code(_SAVE, timeout=60)
+    if not saved.ok:
+        why = saved.error.summary() if saved.error else "timed out"
+        raise SandboxError(f"could not snapshot the interpreter state: {why}")
+    report = _report(saved.stdout, "saved")
+    buffer = io.BytesIO()
+    count = 0
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name in await _walk(sandbox, "."):
+            data = await sandbox.files.read_bytes(name)
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+            count += name != STATE_FILE
+            if buffer.tell() > MAX_SNAPSHOT_BYTES:
+                raise SandboxError(
+                    f"the workspace is over {MAX_SNAPSHOT_BYTES >> 20} MB; "
+                    "snapshots keep small workspaces only"
+                )
+    await sandbox.run_code(f"import os as _os; _os.remove({STATE_FILE!r}); del _os")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return SnapshotRef(
+        path=str(path),
+        variables=report["saved"],
+        skipped=report["skipped"],
+        files=count,
+        size_bytes=path.stat().st_size,
+    )
+
+
+async def restore_snapshot(sandbox: Sandbox, ref: SnapshotRef) -> list[str]:
+    """Put a snapshot's files and variables into `sandbox`; returns what could not be restored."""
+    try:
+        data = Path(ref.path).read_bytes()
+    except FileNotFoundError as exc:
+        raise SandboxError(
+            f"the snapshot {ref.path} is gone; the run's variables are lost"
+        ) from exc
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member)
+            if member.isfile() and handle is not None:
+                await sandbox.files.write(member.name, handle.read())
+    restored = await sandbox.run_code(_RESTORE, timeout=60)
+    if not restored.ok:
+        why = restored.error.summary() if restored.error else "timed out"
+        raise SandboxError(f"could not restore the interpreter state: {why}")
+    report = _report(restored.stdout, "failed")
+    return [*ref.skipped, *report["failed"]]
+
+
+def _report(stdout: str, key: str) -> dict[str, Any]:
+    """The JSON line the snapshot code printed last (user threads may print too)."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and key in report:
+            return report
+    raise SandboxError(f"the sandbox gave no snapshot report (it printed {stdout[-200:]!r})")
+
+
+async def _walk(sandbox: Sandbox, folder: str) -> list[str]:
+    names: list[str] = []
+    for entry in await sandbox.files.list(folder):
+        if entry.is_dir:
+            names += await _walk(sandbox, entry.path)
+        else:
+            names.append(entry.path)
+    return names
