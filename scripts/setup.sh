@@ -38,7 +38,7 @@ fi
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"
 echo "setup: installing codehelm and its dependencies into $VENV (first time: ~6 min)" >&2
-"$VENV/bin/python" -m pip install -q -e ".[local,ray,eval,dev]" 2> >(grep -v "^WARNING: Location" >&2)
+"$VENV/bin/python" -m pip install -q -e ".[local,ray,eval,bench,dev]" 2> >(grep -v "^WARNING: Location" >&2)
 
 echo "$want" > "$stamp"
 echo "setup: done" >&2

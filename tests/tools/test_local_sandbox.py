@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import time
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from codehelm.errors import BadInputError, SandboxError
-from codehelm.tools.sandbox import FileStore, LocalSandbox, Sandbox
+from codehelm.tools.sandbox import FileStore, LocalSandbox, Sandbox, local
+from codehelm.tools.sandbox import isolation as iso
+from codehelm.tools.sandbox.limits import ResourceLimits
+from codehelm.tools.sandbox.pool import SandboxPool
 
 
 @pytest.fixture
@@ -37,6 +42,29 @@ async def _wait_dead(pid: int, seconds: float = 3.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+def _pids_running(marker: str) -> list[int]:
+    """Host pids of live processes whose command line contains `marker`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline and _alive(int(entry.name)):
+            pids.append(int(entry.name))
+    return pids
+
+
+async def _wait_running(marker: str, seconds: float = 3.0) -> list[int]:
+    """Like `_pids_running`, waiting for an exec that may still be under way."""
+    deadline = time.monotonic() + seconds
+    while not (pids := _pids_running(marker)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return pids
 
 
 async def test_satisfies_the_protocols(sb: LocalSandbox) -> None:
@@ -82,6 +110,18 @@ async def test_exception_reports_name_value_and_user_traceback(sb: LocalSandbox)
     assert "_worker.py" not in traceback
     # The interpreter survives an exception: state is kept.
     assert (await sb.run_code("f")).results[0].startswith("<function f")
+
+
+async def test_cell_sources_are_visible_to_inspect(sb: LocalSandbox) -> None:
+    await sb.run_code("def double(v):\n    return 2 * v")
+    execution = await sb.run_code("import inspect\ninspect.getsource(double)")
+    assert execution.results == ["'def double(v):\\n    return 2 * v'"]
+
+
+async def test_site_builtins_exist(sb: LocalSandbox) -> None:
+    execution = await sb.run_code("callable(exit) and callable(quit) and callable(help)")
+    assert execution.results == ["True"]
+    assert (await sb.run_code("exit(3)")).error.name == "SystemExit"  # type: ignore[union-attr]
 
 
 async def test_syntax_error_is_reported_cleanly(sb: LocalSandbox) -> None:
@@ -231,13 +271,15 @@ async def test_explicit_env_is_passed() -> None:
 
 async def test_close_kills_background_processes_and_is_idempotent() -> None:
     sandbox = LocalSandbox()
-    execution = await sandbox.run_code("import subprocess\nsubprocess.Popen(['sleep', '1000']).pid")
-    pid = int(execution.results[0])
-    assert _alive(pid)
+    execution = await sandbox.run_code("import subprocess\nsubprocess.Popen(['sleep', '1000.17'])")
+    assert execution.ok
+    (pid,) = await _wait_running("sleep 1000.17")  # a pid inside the sandbox means nothing here
+    assert pid in sandbox.host_pids()
     workspace = sandbox.workspace
     await sandbox.close()
     await sandbox.close()
-    assert await _wait_dead(pid)
+    assert not _alive(pid)  # close() returns once everything in the sandbox is gone
+    assert sandbox.host_pids() == []
     assert not workspace.exists()  # a workspace we created is removed
     with pytest.raises(SandboxError):
         await sandbox.run_code("1")
@@ -309,13 +351,15 @@ async def test_run_command_output_and_exit_code(sb: LocalSandbox) -> None:
     assert result.stdout == "out\n" and result.stderr == "err\n"
     assert result.exit_code == 3 and not result.ok and not result.timed_out
     ok = await sb.run_command("pwd")
-    assert ok.ok and ok.stdout.strip() == str(sb.workspace)
+    assert ok.ok and ok.stdout.strip() == str(sb.workspace)  # mounted at its host path
 
 
 async def test_run_command_cwd_is_confined(sb: LocalSandbox) -> None:
     await sb.files.write("sub/dir/f.txt", "x")
     result = await sb.run_command("ls; pwd", cwd="sub/dir")
     assert result.stdout.splitlines() == ["f.txt", str(sb.workspace / "sub" / "dir")]
+    inside = await sb.run_command("pwd", cwd=str(sb.workspace / "sub"))
+    assert inside.stdout == f"{sb.workspace}/sub\n"
     with pytest.raises(BadInputError):
         await sb.run_command("pwd", cwd="..")
     with pytest.raises(BadInputError):
@@ -332,10 +376,10 @@ async def test_run_command_timeout_kills_it(sb: LocalSandbox) -> None:
 
 async def test_run_command_background_process_does_not_hang_it(sb: LocalSandbox) -> None:
     started = time.perf_counter()
-    result = await sb.run_command("sleep 30 & echo $!")
+    result = await sb.run_command("sleep 30.19 & setsid sleep 30.19 & echo started")
     assert time.perf_counter() - started < 3
-    assert result.ok
-    assert await _wait_dead(int(result.stdout))
+    assert result.ok and result.stdout == "started\n"
+    assert _pids_running("sleep 30.19") == []  # the command's pid namespace died with it
 
 
 async def test_run_command_output_is_truncated() -> None:
@@ -344,3 +388,202 @@ async def test_run_command_output_is_truncated() -> None:
         assert result.ok
         assert result.stdout.startswith("1\n2\n") and result.stdout.endswith("100000\n")
         assert "...[truncated " in result.stdout and len(result.stdout) < 600
+
+
+# -- isolation options ------------------------------------------------------------------
+
+
+async def test_isolation_is_on_by_default(sb: LocalSandbox) -> None:
+    assert sb.isolation == "bwrap"
+    execution = await sb.run_code("import os, socket\n(os.getuid(), socket.gethostname())")
+    assert execution.results == ["(1000, 'sandbox')"]
+
+
+async def test_missing_bubblewrap_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(iso, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(SandboxError) as caught:
+        LocalSandbox()
+    message = str(caught.value)
+    assert "bubblewrap (bwrap) is not installed" in message
+    assert "apt-get install bubblewrap" in message and 'isolation="none"' in message
+
+
+def test_probe_reports_a_missing_binary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert iso.bwrap_problem.__wrapped__() == "bubblewrap (bwrap) is not installed or not on PATH"
+
+
+def test_bad_isolation_is_bad_input() -> None:
+    with pytest.raises(BadInputError, match="isolation"):
+        LocalSandbox(isolation="docker")  # type: ignore[arg-type]
+
+
+async def test_no_isolation_warns_once_and_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="WITHOUT isolation"):
+        sandbox = LocalSandbox(isolation="none")
+    async with sandbox:
+        assert (await sandbox.run_code("import os\nos.getcwd()")).results == [
+            repr(str(sandbox.workspace))
+        ]
+        assert (await sandbox.run_command("pwd")).stdout == f"{sandbox.workspace}\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        await LocalSandbox(isolation="none").close()  # the second one is quiet
+
+
+async def test_env_allowlist_passes_named_host_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEHELM_TEST_ALLOWED", "yes")
+    monkeypatch.setenv("CODEHELM_TEST_SECRET", "no")
+    async with LocalSandbox(env_allowlist=["CODEHELM_TEST_ALLOWED", "UNSET_VAR"]) as sandbox:
+        execution = await sandbox.run_code(
+            "import os\nsorted(k for k in os.environ if k.startswith(('CODEHELM', 'UNSET')))"
+        )
+        assert execution.results == ["['CODEHELM_TEST_ALLOWED']"]
+
+
+async def test_limits_are_applied_to_code_and_commands() -> None:
+    limits = ResourceLimits(cpu_seconds=30, memory_mb=512, max_open_files=64, max_file_mb=7)
+    async with LocalSandbox(limits=limits) as sandbox:
+        execution = await sandbox.run_code(
+            "import resource as r\n"
+            "[r.getrlimit(x)[0] for x in "
+            "(r.RLIMIT_CPU, r.RLIMIT_AS, r.RLIMIT_NOFILE, r.RLIMIT_FSIZE, r.RLIMIT_NPROC)]"
+        )
+        assert execution.results == [f"[30, {512 << 20}, 64, {7 << 20}, 256]"]
+        command = await sandbox.run_command("ulimit -n")
+        assert command.stdout == "64\n"
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError):
+        ResourceLimits(memory_mb=1)
+    assert resource.RLIMIT_CPU not in dict(ResourceLimits(cpu_seconds=None).rlimits())
+
+
+async def test_numpy_imports_under_the_default_limits(sb: LocalSandbox) -> None:
+    pytest.importorskip("numpy")
+    execution = await sb.run_code("import numpy as np\nint(np.arange(1000).sum())")
+    assert execution.ok, execution.error
+    assert execution.results == ["499500"]
+
+
+async def test_read_only_paths_are_mounted_read_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "table.csv").write_text("a,b\n")
+    async with LocalSandbox(read_only_paths=[data]) as sandbox:
+        read = await sandbox.run_code(f"open({str(data / 'table.csv')!r}).read()")
+        assert read.results == ["'a,b\\n'"]
+        write = await sandbox.run_code(f"open({str(data / 'new.txt')!r}, 'w')")
+        assert write.error is not None and "Read-only file system" in write.error.value
+    assert not (data / "new.txt").exists()
+    with pytest.raises(BadInputError):
+        LocalSandbox(read_only_paths=[tmp_path / "missing"])
+
+
+async def test_start_prewarms_the_worker() -> None:
+    async with LocalSandbox() as sandbox:
+        assert not sandbox.is_alive() and sandbox.host_pids() == []
+        await sandbox.start()
+        assert sandbox.is_alive() and len(sandbox.host_pids()) >= 2
+        execution = await sandbox.run_code("1 + 1")
+        assert execution.results == ["2"] and not execution.state_lost
+
+
+async def test_worker_that_died_idle_is_replaced_on_start(sb: LocalSandbox) -> None:
+    await sb.start()
+    worker_pid = max(sb.host_pids())
+    os.kill(worker_pid, 9)
+    assert await _wait_dead(worker_pid)
+    deadline = time.monotonic() + 3
+    while sb.is_alive() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    after = await sb.run_code("1")
+    assert after.state_lost and after.results == ["1"]
+
+
+# -- race-free file access ------------------------------------------------------------------
+
+
+def test_open_beneath_refuses_a_symlink_planted_after_the_check(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "dir").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = local._confine(root, "dir/new.txt")  # checked while "dir" is a directory
+    (root / "dir").rmdir()
+    os.symlink(outside, root / "dir")  # swapped before the open
+    flags = os.O_WRONLY | os.O_CREAT
+    with pytest.raises(OSError):
+        local._open_beneath(root, target, flags, parents=True)
+    assert list(outside.iterdir()) == []
+
+
+async def test_file_api_refuses_a_symlink_swapped_in_mid_call(
+    sb: LocalSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (sb.workspace / "dir").mkdir()
+    confine = local._confine
+
+    def racing_confine(root: Path, path: str) -> Path:
+        full = confine(root, path)
+        (sb.workspace / "dir").rmdir()  # sandbox code swaps the directory for a symlink
+        os.symlink(tmp_path, sb.workspace / "dir")
+        return full
+
+    monkeypatch.setattr(local, "_confine", racing_confine)
+    with pytest.raises(BadInputError, match="outside the sandbox workspace"):
+        await sb.files.write("dir/planted.txt", "x")
+    assert not (tmp_path / "planted.txt").exists()
+
+
+# -- pool ---------------------------------------------------------------------------------
+
+
+async def test_pool_hands_out_started_sandboxes_and_refills() -> None:
+    async with SandboxPool(size=2, timeout=5.0) as pool:
+        await pool.wait_ready()
+        assert pool.ready == 2
+        started = time.perf_counter()
+        first = await pool.acquire()
+        acquire_ms = (time.perf_counter() - started) * 1000
+        assert first.is_alive() and acquire_ms < 50
+        second = await pool.acquire()
+        third = await pool.acquire()  # the pool is empty: waits for a refill
+        boxes = [first, second, third]
+        assert len({box.workspace for box in boxes}) == 3
+        assert [(await box.run_code("6 * 7")).results for box in boxes] == [["42"]] * 3
+        await first.run_code("kept = 1")
+        assert (await second.run_code("'kept' in globals()")).results == ["False"]
+        await pool.wait_ready()
+        assert pool.ready == 2
+        for box in boxes:
+            await box.close()
+        waiting = list(pool._ready)
+    assert all(box.host_pids() == [] for box in waiting)  # close() closed the idle ones
+    with pytest.raises(SandboxError, match="closed"):
+        await pool.acquire()
+
+
+def test_pool_options_are_checked() -> None:
+    with pytest.raises(BadInputError):
+        SandboxPool(size=0)
+    with pytest.raises(BadInputError):
+        SandboxPool(workspace=Path("/tmp"))
+    with pytest.raises(BadInputError):
+        SandboxPool(timeout=-1)
+
+
+async def test_pool_skips_a_sandbox_that_died_while_waiting() -> None:
+    async with SandboxPool(size=1) as pool:
+        await pool.wait_ready()
+        (waiting,) = pool._ready
+        os.kill(max(waiting.host_pids()), 9)
+        deadline = time.monotonic() + 3
+        while waiting.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        sandbox = await pool.acquire()
+        assert sandbox is not waiting and sandbox.is_alive()
+        assert waiting.host_pids() == []
+        await sandbox.close()

@@ -5,35 +5,73 @@ stdout. The worker first moves the protocol to private (non-inheritable) descrip
 points fds 0/1/2 at /dev/null and two capture pipes, so nothing that user code or the
 processes it spawns print can corrupt the protocol; what they print is still captured.
 
-Protocol: every message is a 4-byte big-endian length, then that many bytes of JSON.
-The worker sends {"ready": <pid>} once, then answers each request
-{"code": str, "max_chars": int} with
+Protocol: every message is a 4-byte big-endian length, then that many bytes.
+The worker sends {"ready": <pid>} once, then answers each request with a reply, both JSON:
 {"stdout": str, "stderr": str, "results": [str],
  "error": null | {"name": str, "value": str, "traceback": str}}.
-It exits when its stdin closes.
+Requests {"code": str, "max_chars": int} come from the host, which is trusted, in the
+faster `marshal` format of the same interpreter. It exits when its stdin closes.
 
 Standard library only: it runs in the sandbox's interpreter, where codehelm itself may
-not be importable.
+not be importable. It starts with `python -S` and imports only built-in modules up front,
+so a fresh worker is ready in a few milliseconds; `--site DIR` arguments name the
+site-packages directories to put on `sys.path` (their .pth files are processed, except
+editable-install finders, whose sources are outside the sandbox).
 """
 
-import ast
+import _ast
+import _json
+import _signal
+import _sitebuiltins
+import _thread
+import builtins
 import codecs
 import io
-import json
-import linecache
+import marshal
 import os
-import selectors
-import signal
+import select
 import struct
 import sys
-import threading
-import traceback
 import types
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HEADER = struct.Struct(">I")
 TRUNCATION_MARKER = "\n...[truncated {} chars]...\n"
 CELL_PREFIX = "<cell-"  # filename of the code of each execution: <cell-1>, <cell-2>, ...
+SKIPPED_PTH = ("__editable__",)  # .pth import lines not run in the sandbox
+SOURCES: "dict[str, tuple[int, None, list[str], str]]" = {}  # linecache entries of the cells
+
+
+class LinecacheHook:
+    """Hands the cells' sources to `linecache` when something first imports it.
+
+    Tracebacks and `inspect.getsource` find a cell's code through `linecache`, but
+    importing it up front would cost the worker's start more than everything else.
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: "Any" = None, target: "Any" = None) -> "Any":
+        if name != "linecache":
+            return None
+        sys.meta_path.remove(LinecacheHook)
+        spec: Any = None
+        for finder in sys.meta_path:
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        load = spec.loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            load(module)
+            module.cache.update(SOURCES)
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 class CappedText:
@@ -120,7 +158,7 @@ class Worker:
     """The interpreter state (one `__main__` namespace) and the output capture around it."""
 
     def __init__(self, out_read: int, err_read: int) -> None:
-        self.lock = threading.Lock()  # guards buffers and decoders (shared with the pump)
+        self.lock = _thread.allocate_lock()  # guards buffers and decoders (shared with the pump)
         self.pipes = {1: out_read, 2: err_read}
         self.decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in (1, 2)}
         self.buffers = {fd: CappedText(0) for fd in (1, 2)}
@@ -132,11 +170,11 @@ class Worker:
         # User code runs in a fresh __main__ module, as in a notebook, so pickle and
         # multiprocessing resolve classes defined by the user.
         main = types.ModuleType("__main__")
-        main.__dict__["__builtins__"] = __builtins__
+        main.__dict__["__builtins__"] = builtins
         self.worker_module = sys.modules["__main__"]
         sys.modules["__main__"] = main
         self.namespace = main.__dict__
-        threading.Thread(target=self.pump, name="codehelm-capture", daemon=True).start()
+        _thread.start_new_thread(self.pump, ())
 
     def after_fork(self) -> None:
         # The pump thread is gone in the child and the lock may be held forever.
@@ -163,15 +201,17 @@ class Worker:
 
     def pump(self) -> None:
         """Keep the capture pipes empty, so chatty child processes never block."""
-        selector = selectors.DefaultSelector()
+        poller = select.poll()
+        fds = {}
         for fd, pipe in self.pipes.items():
-            selector.register(pipe, selectors.EVENT_READ, fd)
+            poller.register(pipe, select.POLLIN)
+            fds[pipe] = fd
         while True:
-            for key, _ in selector.select():
+            for pipe, _ in poller.poll():
                 with self.lock:
-                    self.drain(key.data)
+                    self.drain(fds[pipe])
 
-    def execute(self, code: str, max_chars: int) -> dict[str, Any]:
+    def execute(self, code: str, max_chars: int) -> "dict[str, Any]":
         with self.lock:
             for fd in (1, 2):
                 self.drain(fd)  # output written between executions is dropped
@@ -191,15 +231,19 @@ class Worker:
             stdout, stderr = self.buffers[1].text(), self.buffers[2].text()
         return {"stdout": stdout, "stderr": stderr, "results": results, "error": error}
 
-    def run(self, code: str) -> Any:
+    def run(self, code: str) -> "Any":
         """Run a cell; if its last statement is an expression, return that value."""
         self.cells += 1
         filename = f"{CELL_PREFIX}{self.cells}>"
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        tree = ast.parse(code, filename)
+        entry = (len(code), None, code.splitlines(True), filename)
+        SOURCES[filename] = entry
+        linecache = sys.modules.get("linecache")
+        if linecache is not None:
+            linecache.cache[filename] = entry
+        tree: Any = compile(code, filename, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
         last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body[-1].value)
+        if tree.body and isinstance(tree.body[-1], _ast.Expr):
+            last = _ast.Expression(tree.body[-1].value)
             del tree.body[-1]
         exec(compile(tree, filename, "exec", dont_inherit=True), self.namespace)
         if last is None:
@@ -207,12 +251,14 @@ class Worker:
         return eval(compile(last, filename, "eval", dont_inherit=True), self.namespace)
 
 
-def describe(exc: BaseException, max_chars: int) -> dict[str, str]:
+def describe(exc: BaseException, max_chars: int) -> "dict[str, str]":
     """Name, message and traceback of `exc`, starting at the user's code.
 
-    Frames before the first cell frame belong to the worker (or to `ast.parse` for a
+    Frames before the first cell frame belong to the worker (or to `compile` for a
     syntax error, whose location is shown from the exception itself) and are dropped.
     """
+    import traceback  # only needed for errors; keeps the worker's start fast
+
     tb = exc.__traceback__
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(CELL_PREFIX):
         tb = tb.tb_next
@@ -228,17 +274,77 @@ def describe(exc: BaseException, max_chars: int) -> dict[str, str]:
     }
 
 
-def send(fd: int, message: dict[str, Any]) -> None:
+def to_json(value: object) -> str:
+    """JSON for the reply's few types, with the C string encoder (no `json` import)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return str(_json.encode_basestring(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ",".join(to_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = (to_json(str(key)) + ":" + to_json(item) for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def send(fd: int, message: "dict[str, Any]") -> None:
     # "replace": lone surrogates (e.g. from os.fsdecode) become "?" instead of failing.
-    data = json.dumps(message, ensure_ascii=False).encode("utf-8", "replace")
+    data = to_json(message).encode("utf-8", "replace")
     view = memoryview(HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def main() -> None:
+def add_site_dir(path: str) -> None:
+    """Put a site-packages directory on sys.path and process its .pth files, as `site` does."""
+    if not os.path.isdir(path) or path in sys.path:
+        return
+    sys.path.append(path)
+    try:
+        names = sorted(n for n in os.listdir(path) if n.endswith(".pth") and n[0] != ".")
+    except OSError:
+        return
+    for name in names:
+        try:
+            with open(os.path.join(path, name), encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if not line.strip() or line.startswith("#"):
+                continue
+            if line.startswith(("import ", "import\t")):
+                if not any(marker in line for marker in SKIPPED_PTH):
+                    try:  # noqa: SIM105 (contextlib would slow the start)
+                        exec(line)
+                    except Exception:
+                        pass  # like `site`, a broken .pth line must not stop the interpreter
+                continue
+            entry = os.path.join(path, line.rstrip())
+            if entry not in sys.path and os.path.exists(entry):
+                sys.path.append(entry)
+
+
+def install_site_builtins() -> None:
+    """exit(), quit(), help() and copyright, which `site` would add (we run with -S)."""
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
+    builtins.copyright = _sitebuiltins._Printer("copyright", sys.copyright)
+
+
+def main(argv: "list[str]") -> None:
     # The sandbox interrupts a timed-out cell with SIGINT to collect its partial output.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    if "linecache" not in sys.modules:
+        sys.meta_path.insert(0, LinecacheHook)
+    install_site_builtins()
+    for index, flag in enumerate(argv[:-1]):
+        if flag == "--site":
+            add_site_dir(argv[index + 1])
     requests = os.fdopen(os.dup(0), "rb")  # os.dup: not inherited by child processes
     replies = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -253,15 +359,20 @@ def main() -> None:
         pipes.append(read_end)
     sys.path.insert(0, "")  # import modules from the workspace, like a notebook
     worker = Worker(*pipes)
+    # Exercise the execution path once (AST types, compile, capture, JSON), so the first
+    # real cell costs what later ones do: a pre-warmed sandbox answers at once.
+    to_json(worker.execute("None", 0))
+    worker.cells = 0
+    SOURCES.clear()
     send(replies, {"ready": os.getpid()})
     while True:
         header = requests.read(HEADER.size)
         if len(header) < HEADER.size:
             return
         (size,) = HEADER.unpack(header)
-        request = json.loads(requests.read(size))
+        request = marshal.loads(requests.read(size))
         send(replies, worker.execute(request["code"], request["max_chars"]))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,9 +1,14 @@
 """`LocalSandbox`: stateful Python execution in a persistent worker process on this machine.
 
-It is process isolation, not a security boundary: the worker runs as the current user
-with a private workspace, a minimal environment (no API keys) and its own process group.
-`_launch_argv` is the single place where processes are started, so a stricter backend
-(bubblewrap) can wrap it without changing anything else.
+By default every sandbox process (the worker and each shell command) runs under bubblewrap
+(see `isolation.py`): its own user, pid, network, IPC, UTS and mount namespaces, uid 1000
+without capabilities, a seccomp filter, a read-only view of the system and the Python
+runtime, a private /tmp, and the workspace as the only writable host directory, mounted at
+its own path. Resource limits (`ResourceLimits`) are applied to every process before it runs
+anything. `isolation="none"` runs the worker as a plain child process instead: process
+isolation only, not a security boundary, for development on machines without bubblewrap.
+
+`_launch_argv` is the single place where the command line of a sandbox process is built.
 """
 
 from __future__ import annotations
@@ -11,31 +16,96 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import errno
 import json
+import logging
+import marshal
 import os
+import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
+import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.messages import Execution, ExecutionError
+from codehelm.tools.sandbox import isolation as iso
 from codehelm.tools.sandbox._worker import HEADER, CappedText
 from codehelm.tools.sandbox.base import CommandResult, FileInfo, FileStore
+from codehelm.tools.sandbox.limits import ProcessCgroup, ResourceLimits, apply_rlimits
 
-WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
+logger = logging.getLogger(__name__)
+
 START_TIMEOUT = 30.0  # seconds for a fresh interpreter to say it is ready
 INTERRUPT_GRACE = 0.25  # seconds a timed-out cell gets to report its partial output
 STOP_TIMEOUT = 5.0  # seconds to wait for a killed process group to be reaped
 EXIT_POLL = 0.05  # seconds between checks for an exit that `Process.wait()` misses
+GONE_POLL = 0.002  # seconds between checks that a killed sandbox's processes are gone
 PIPE_GRACE = 0.5  # seconds to collect output still buffered after a command ends
 LOST_STATE = "the interpreter was restarted and earlier variables are lost"
+Isolation = Literal["bwrap", "none"]
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        logger.warning(message)
+
+
+# -- processes --------------------------------------------------------------------------
+
+
+class _Pid:
+    """A process we may have to kill later, held by a pidfd where the kernel has them.
+
+    A pidfd names exactly one process, so a kill after it died can never hit another
+    process that reused its pid.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.fd = os.pidfd_open(pid)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            if self.fd is not None:
+                signal.pidfd_send_signal(self.fd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    def exited(self) -> bool:
+        if self.fd is not None:
+            return bool(select.select([self.fd], [], [], 0)[0])  # readable once it exited
+        return not iso.pid_alive(self.pid)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+@dataclass
+class _Resources:
+    """Everything that must die or go when the sandbox does; shared with the finalizer."""
+
+    groups: set[int] = field(default_factory=set)  # process groups we lead (our children)
+    inits: dict[int, _Pid] = field(default_factory=dict)  # each sandbox's pid 1, by host pid
+    cgroup: ProcessCgroup | None = None
+    workspace: Path | None = None  # removed at the end if we created it
 
 
 def _kill_group(pid: int) -> None:
@@ -44,13 +114,41 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _cleanup(groups: set[int], workspace: Path | None) -> None:
-    """Last-resort cleanup, also run at interpreter exit if `close()` was never awaited."""
-    for pid in list(groups):
+def _cleanup(resources: _Resources) -> None:
+    """Last-resort cleanup, also run at interpreter exit if `close()` was never awaited.
+
+    Killing a sandbox's pid 1 makes the kernel kill every process in its pid namespace,
+    including daemons that left the process group (setsid, double fork).
+    """
+    for pid in list(resources.groups):
         _kill_group(pid)
-    groups.clear()
-    if workspace is not None:
-        shutil.rmtree(workspace, ignore_errors=True)
+    resources.groups.clear()
+    for init in resources.inits.values():
+        init.kill()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for init in resources.inits.values():
+        while not init.exited() and time.monotonic() < deadline:
+            time.sleep(GONE_POLL)
+        init.close()
+    resources.inits.clear()
+    if resources.cgroup is not None:
+        resources.cgroup.remove()
+        resources.cgroup = None
+    if resources.workspace is not None:
+        shutil.rmtree(resources.workspace, ignore_errors=True)
+        resources.workspace = None
+
+
+@dataclass
+class _Started:
+    """A started sandbox process: what asyncio spawned (bwrap, or the command itself under
+    isolation="none") and, under bwrap, the host pid of the sandbox's pid 1."""
+
+    proc: asyncio.subprocess.Process
+    init: int | None
+
+
+# -- files ------------------------------------------------------------------------------
 
 
 def _confine(root: Path, path: str) -> Path:
@@ -70,11 +168,56 @@ def _confine(root: Path, path: str) -> Path:
     return full
 
 
+def _open_beneath(root: Path, full: Path, flags: int, *, parents: bool = False) -> int:
+    """Open `full` (already confined) walking down from `root` without following symlinks.
+
+    `_confine` resolved every symlink, so one met here was planted after the check, by
+    code racing us: refuse it (ELOOP) rather than follow it out of the workspace.
+    """
+    parts = full.relative_to(root).parts
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            step = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                child = _open_at(fd, part, step)
+            except FileNotFoundError:
+                if not parents:
+                    raise
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                child = _open_at(fd, part, step)
+            os.close(fd)
+            fd = child
+        if not parts:
+            return os.dup(fd)
+        return _open_at(fd, parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+    finally:
+        os.close(fd)
+
+
+def _open_at(directory: int, name: str, flags: int) -> int:
+    try:
+        return os.open(name, flags, 0o666, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(directory, name):
+            raise OSError(errno.ELOOP, "symlink in the path", name) from exc
+        raise
+
+
+def _is_link(directory: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=directory).st_mode)
+    except OSError:
+        return False
+
+
 class WorkspaceFiles:
     """The sandbox workspace as a `FileStore`. Every path is confined to the workspace root.
 
-    Confinement is checked when a path is resolved; it does not defend against code in the
-    sandbox racing to swap symlinks (an isolating backend closes that gap).
+    Paths are resolved and checked, then opened component by component without following
+    symlinks, so code in the sandbox swapping a directory for a symlink mid-call cannot
+    redirect a read or write outside the workspace.
     """
 
     def __init__(self, root: Path, is_open: Callable[[], bool]) -> None:
@@ -93,12 +236,19 @@ class WorkspaceFiles:
 
     async def read_bytes(self, path: str) -> bytes:
         full = self._path(path)
+
+        def read() -> bytes:
+            with os.fdopen(_open_beneath(self.root, full, os.O_RDONLY), "rb") as handle:
+                return handle.read()
+
         try:
-            return await asyncio.to_thread(full.read_bytes)
+            return await asyncio.to_thread(read)
         except FileNotFoundError:
             raise BadInputError(f"no such file in the sandbox workspace: {path}") from None
         except IsADirectoryError:
             raise BadInputError(f"is a directory, not a file: {path}") from None
+        except OSError as exc:
+            raise _refused(path, exc) from None
 
     async def write(self, path: str, data: str | bytes) -> None:
         """Write a file, creating parent directories. `str` is written as UTF-8."""
@@ -108,8 +258,9 @@ class WorkspaceFiles:
         payload = data.encode("utf-8") if isinstance(data, str) else data
 
         def write() -> None:
-            full.parent.mkdir(parents=True, exist_ok=True)
-            full.write_bytes(payload)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            with os.fdopen(_open_beneath(self.root, full, flags, parents=True), "wb") as handle:
+                handle.write(payload)
 
         try:
             await asyncio.to_thread(write)
@@ -117,23 +268,29 @@ class WorkspaceFiles:
             raise BadInputError(f"is a directory, not a file: {path}") from None
         except (FileExistsError, NotADirectoryError) as exc:
             raise BadInputError(f"cannot write {path}: {exc}") from None
+        except OSError as exc:
+            raise _refused(path, exc) from None
 
     async def list(self, path: str = ".") -> list[FileInfo]:
         """Entries directly inside a directory (not recursive), sorted by path."""
         full = self._path(path)
 
         def scan() -> list[FileInfo]:
-            infos = []
-            with os.scandir(full) as entries:
-                for entry in entries:
-                    stat = entry.stat(follow_symlinks=False)
-                    infos.append(
-                        FileInfo(
-                            path=(full / entry.name).relative_to(self.root).as_posix(),
-                            is_dir=entry.is_dir(follow_symlinks=False),
-                            size=stat.st_size,
+            fd = _open_beneath(self.root, full, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                infos = []
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        stat = entry.stat(follow_symlinks=False)
+                        infos.append(
+                            FileInfo(
+                                path=(full / entry.name).relative_to(self.root).as_posix(),
+                                is_dir=entry.is_dir(follow_symlinks=False),
+                                size=stat.st_size,
+                            )
                         )
-                    )
+            finally:
+                os.close(fd)
             return sorted(infos, key=lambda info: info.path)
 
         try:
@@ -142,19 +299,41 @@ class WorkspaceFiles:
             raise BadInputError(f"no such directory in the sandbox workspace: {path}") from None
         except NotADirectoryError:
             raise BadInputError(f"not a directory: {path}") from None
+        except OSError as exc:
+            raise _refused(path, exc) from None
+
+
+def _refused(path: str, exc: OSError) -> BadInputError:
+    if exc.errno == errno.ELOOP:
+        return BadInputError(f"path is outside the sandbox workspace (symlink): {path!r}")
+    return BadInputError(f"cannot access {path}: {exc.strerror or exc}")
+
+
+# -- the worker -------------------------------------------------------------------------
 
 
 class _Worker:
     """A running worker process and the two ends of its protocol."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
+    def __init__(self, started: _Started) -> None:
+        self.proc = started.proc
+        self.init = started.init
+        self._pid: int | None = None
         # Resolves once the process exited *and* closed its pipes (asyncio's `wait()`).
-        self.exited: asyncio.Future[int] = asyncio.ensure_future(proc.wait())
+        self.exited: asyncio.Future[int] = asyncio.ensure_future(self.proc.wait())
+
+    def host_pid(self) -> int | None:
+        """The worker's pid on the host: under bwrap, the only child of the sandbox's pid 1."""
+        if self.init is None:
+            return self.proc.pid
+        if self._pid is None:
+            children = iso.children_of(self.init)
+            self._pid = children[0] if children else None
+        return self._pid
 
     async def send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
-        data = json.dumps(message).encode()
+        data = marshal.dumps(message)  # host -> worker only; replies are JSON
         self.proc.stdin.write(HEADER.pack(len(data)) + data)
         await self.proc.stdin.drain()
 
@@ -167,12 +346,19 @@ class _Worker:
 
 
 class LocalSandbox:
-    """A `Sandbox` backed by a persistent Python worker subprocess.
+    """A `Sandbox` backed by a persistent Python worker subprocess, isolated by bubblewrap.
 
     Variables persist between `run_code` calls like a notebook kernel. On a timeout or a
     crash the worker is killed and replaced on the next call, and the `Execution` says
     `state_lost=True`. Neither the worker nor shell commands inherit the host
-    environment: they get a minimal one plus `env`, so API keys never reach them.
+    environment: they get a minimal one, plus the host variables named in `env_allowlist`,
+    plus `env`, so API keys never reach them.
+
+    `isolation="bwrap"` (the default) needs bubblewrap and refuses to start without it;
+    `isolation="none"` runs without isolation and warns. `network=True` shares the host's
+    network (and /etc/resolv.conf) instead of an empty network namespace. `limits` bound
+    each sandbox process (see `ResourceLimits`). `read_only_paths` are extra host paths
+    mounted read-only at the same place.
     """
 
     def __init__(
@@ -182,11 +368,41 @@ class LocalSandbox:
         timeout: float = 10.0,
         max_output_chars: int = 20_000,
         env: dict[str, str] | None = None,
+        env_allowlist: Sequence[str] = (),
+        isolation: Isolation = "bwrap",
+        network: bool = False,
+        limits: ResourceLimits | None = None,
+        read_only_paths: Sequence[str | Path] = (),
     ) -> None:
         if timeout <= 0:
             raise BadInputError(f"sandbox timeout must be positive, got {timeout}")
         if max_output_chars < 0:
             raise BadInputError(f"max_output_chars must be >= 0, got {max_output_chars}")
+        if isolation not in ("bwrap", "none"):
+            raise BadInputError(f'isolation must be "bwrap" or "none", got {isolation!r}')
+        self.isolation: Isolation = isolation
+        self.network = network
+        self.limits = limits if limits is not None else ResourceLimits()
+        self._isolated = isolation == "bwrap"
+        if self._isolated:
+            self._check_bwrap()
+        else:
+            _warn_once(
+                "none",
+                'LocalSandbox(isolation="none") runs code WITHOUT isolation: it can read '
+                "and change everything the host user can. Use it only for trusted code.",
+            )
+        if network and self._isolated and os.geteuid() == 0:
+            _warn_once(
+                "network-root",
+                "LocalSandbox(network=True) shares the host's network namespace, including "
+                "abstract unix sockets of host services; running as root, sandbox processes "
+                "reach them as uid 0. Prefer network=False, or run codehelm as a normal user.",
+            )
+        self._ro_paths = [str(Path(p).resolve()) for p in read_only_paths]
+        for ro_path in self._ro_paths:
+            if not os.path.exists(ro_path) or ro_path == "/":
+                raise BadInputError(f"read_only_paths must name existing paths, not {ro_path!r}")
         created = workspace is None
         if workspace is None:
             workspace = Path(tempfile.mkdtemp(prefix="codehelm-sbx-"))
@@ -196,70 +412,209 @@ class LocalSandbox:
         self.timeout = timeout
         self.max_output_chars = max_output_chars
         self.files: FileStore = WorkspaceFiles(self.workspace, lambda: not self._closed)
-        host_path = os.environ.get("PATH", os.defpath)
+        python_bin = str(Path(sys.executable).parent)
+        if self._isolated:
+            path = ":".join(dict.fromkeys([python_bin, "/usr/local/bin", "/usr/bin", "/bin"]))
+        else:
+            path = os.pathsep.join([python_bin, os.environ.get("PATH", os.defpath)])
         self._env = {
             # The venv's bin first, so `python` / `pip` in commands mean this interpreter.
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), host_path]),
-            "HOME": str(self.workspace),
+            "PATH": path,
+            "HOME": str(self.workspace),  # the cwd too; the same path inside and out
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
+            **{name: os.environ[name] for name in env_allowlist if name in os.environ},
             **(env or {}),
         }
         self._lock = asyncio.Lock()
         self._worker: _Worker | None = None
         self._state_lost = False  # the worker was discarded without an Execution saying so
         self._closed = False
-        self._groups: set[int] = set()  # live process groups, for the last-resort cleanup
-        self._finalizer = weakref.finalize(
-            self, _cleanup, self._groups, self.workspace if created else None
+        self._resources = _Resources(workspace=self.workspace if created else None)
+        self._cgroup_checked = False
+        self._finalizer = weakref.finalize(self, _cleanup, self._resources)
+
+    @staticmethod
+    def _check_bwrap() -> None:
+        problem = iso.bwrap_problem()
+        if problem is None:
+            try:
+                iso.python_mounts()
+            except OSError as exc:
+                problem = str(exc)
+        if problem is not None:
+            raise SandboxError(f"cannot isolate the sandbox: {problem}. {iso.INSTALL_HINT}")
+
+    # -- starting processes -------------------------------------------------------------
+
+    def _launch_argv(
+        self,
+        inner: list[str],
+        *,
+        cwd: str,
+        info_fd: int | None = None,
+        block_fd: int | None = None,
+        seccomp_fd: int | None = None,
+    ) -> list[str]:
+        """The argv that starts `inner` (the worker or a shell command) in the sandbox."""
+        if not self._isolated:
+            return list(inner)
+        bwrap = iso.bwrap_path()
+        if bwrap is None:
+            raise SandboxError(f"bubblewrap disappeared. {iso.INSTALL_HINT}")
+        return iso.bwrap_argv(
+            inner,
+            bwrap=bwrap,
+            workspace=self.workspace,
+            cwd=cwd,
+            network=self.network,
+            tmp_bytes=self.limits.tmp_mb * 1024 * 1024,
+            read_only_paths=self._ro_paths,
+            info_fd=info_fd,
+            block_fd=block_fd,
+            seccomp_fd=seccomp_fd,
         )
 
-    def _launch_argv(self, inner: list[str]) -> list[str]:
-        """The argv that starts `inner` (the worker or a shell command) in the sandbox.
+    async def _spawn(self, inner: list[str], *, cwd: Path, stdin: int) -> _Started:
+        """Start `inner` in the sandbox with working directory `cwd` (a host path)."""
+        if not self._isolated:
+            proc = await self._exec(self._launch_argv(inner, cwd=str(cwd)), cwd=cwd, stdin=stdin)
+            # Best effort: the worker sets nothing up before its first request, but a
+            # shell command may fork before these land. RLIMIT_NPROC would count all of
+            # the host user's processes, so it is left out.
+            with contextlib.suppress(OSError, ValueError):
+                apply_rlimits(proc.pid, self.limits, nproc=False)
+            return _Started(proc, None)
+        self._ensure_cgroup()
+        info_read, info_write = os.pipe()
+        block_read, block_write = os.pipe()
+        seccomp = iso.seccomp_pipe()
+        child_fds = [fd for fd in (info_write, block_read, seccomp) if fd is not None]
+        try:
+            argv = self._launch_argv(
+                inner,
+                cwd=str(cwd),
+                info_fd=info_write,
+                block_fd=block_read,
+                seccomp_fd=seccomp,
+            )
+            proc = await self._exec(argv, cwd=self.workspace, stdin=stdin, pass_fds=child_fds)
+        except BaseException:
+            os.close(info_read)
+            os.close(block_write)
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        try:
+            init = await self._hold(proc, info_read)
+        except BaseException:  # e.g. cancelled: the sandbox must not start unwatched
+            if proc.pid in self._resources.groups:  # not yet reaped by `_abort`
+                _kill_group(proc.pid)  # its pid 1 is in the group: the namespace dies too
+                self._resources.groups.discard(proc.pid)
+            raise
+        finally:
+            with contextlib.suppress(OSError):  # BrokenPipe if bwrap already failed
+                os.write(block_write, b"x")  # let the sandbox start
+            os.close(block_write)
+        return _Started(proc, init)
 
-        The one hook for isolation: a bubblewrap backend overrides this to prefix `bwrap ...`.
-        """
-        return list(inner)
-
-    async def _spawn(
-        self, inner: list[str], *, cwd: Path, stdin: int
+    async def _exec(
+        self, argv: list[str], *, cwd: Path, stdin: int, pass_fds: Sequence[int] = ()
     ) -> asyncio.subprocess.Process:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *self._launch_argv(inner),
+                *argv,
                 stdin=stdin,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=cwd,
                 env=self._env,
                 start_new_session=True,  # own process group: one killpg ends all it spawned
+                pass_fds=pass_fds,
             )
         except OSError as exc:
             raise SandboxError(f"could not start a sandbox process: {exc}") from exc
-        self._groups.add(proc.pid)
+        self._resources.groups.add(proc.pid)
         return proc
+
+    async def _hold(self, proc: asyncio.subprocess.Process, info_read: int) -> int:
+        """Learn the host pid of the blocked sandbox's pid 1 and put its limits on it."""
+        try:
+            info = json.loads(await _read_to_eof(info_read, START_TIMEOUT))
+            init = int(info["child-pid"])
+        except (TimeoutError, ValueError, KeyError, TypeError) as exc:
+            await self._abort(proc)
+            detail = await _stderr_of(proc)
+            raise SandboxError(
+                "bubblewrap failed to start the sandbox"
+                + (f": {detail[-2000:]}" if detail else "")
+                + f". {iso.INSTALL_HINT}"
+            ) from exc
+        self._resources.inits[init] = _Pid(init)
+        cgroup = self._resources.cgroup
+
+        def limit() -> None:
+            if cgroup is not None:
+                cgroup.add(init)
+            apply_rlimits(init, self.limits)
+
+        try:
+            if cgroup is None:
+                limit()
+            else:  # moving a process between cgroups can wait ~10 ms for an RCU grace period
+                await asyncio.to_thread(limit)
+        except (OSError, ValueError) as exc:
+            await self._abort(proc, init)
+            raise SandboxError(f"could not apply the sandbox's resource limits: {exc}") from exc
+        return init
+
+    def _ensure_cgroup(self) -> None:
+        """As root, RLIMIT_NPROC is not enforced: bound the sandbox with a pids cgroup."""
+        if self._cgroup_checked or self.limits.max_processes is None or os.geteuid() != 0:
+            return
+        self._cgroup_checked = True
+        self._resources.cgroup = ProcessCgroup.create(self.limits.max_processes)
+        if self._resources.cgroup is None:
+            _warn_once(
+                "nproc",
+                "LocalSandbox runs as root without a writable pids cgroup: the kernel does not "
+                "enforce max_processes (RLIMIT_NPROC) for root, so a fork bomb in a sandbox "
+                "is bounded only by the host's limits.",
+            )
+
+    async def _abort(self, proc: asyncio.subprocess.Process, init: int | None = None) -> None:
+        """Kill a sandbox process (and its pid namespace) and wait until it is gone."""
+        _kill_group(proc.pid)
+        if init is not None and init in self._resources.inits:
+            self._resources.inits[init].kill()
+        await _wait_exit(proc, STOP_TIMEOUT)
+        self._resources.groups.discard(proc.pid)
+        if init is not None:
+            pid = self._resources.inits.pop(init, None)
+            if pid is not None:
+                await _wait_gone(pid, STOP_TIMEOUT)
+                pid.close()
 
     # -- the worker ---------------------------------------------------------------------
 
     async def _start_worker(self) -> _Worker:
-        # -s: no user site-packages; -P: neither the script's dir nor cwd is put on sys.path
-        # (the worker adds the workspace itself); -B: no .pyc files.
-        inner = [sys.executable, "-s", "-P", "-B", str(WORKER_SCRIPT)]
-        worker = _Worker(
-            await self._spawn(inner, cwd=self.workspace, stdin=asyncio.subprocess.PIPE)
-        )
+        # -S: no site module (fast start; the worker adds site-packages itself); -P: neither
+        # the script's dir nor cwd is put on sys.path (the worker adds the workspace itself);
+        # -B: no .pyc files.
+        script = iso.WORKER_PATH if self._isolated else iso.worker_file()
+        inner = [sys.executable, "-S", "-P", "-B", script]
+        for directory in iso.site_dirs():
+            inner += ["--site", directory]
+        started = await self._spawn(inner, cwd=self.workspace, stdin=asyncio.subprocess.PIPE)
+        worker = _Worker(started)
         try:
             hello = await asyncio.wait_for(worker.receive(), START_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             await self._stop(worker)
-            assert worker.proc.stderr is not None
-            try:
-                output = await asyncio.wait_for(worker.proc.stderr.read(), PIPE_GRACE)
-            except TimeoutError:
-                output = b""
-            detail = output.decode(errors="replace").strip()
+            detail = await _stderr_of(worker.proc)
             reason = "timed out" if isinstance(exc, TimeoutError) else "failed"
             raise SandboxError(
                 f"the sandbox's Python worker {reason} to start"
@@ -274,10 +629,8 @@ class LocalSandbox:
         return worker
 
     async def _stop(self, worker: _Worker) -> None:
-        """Kill the worker's whole process group and reap it."""
-        _kill_group(worker.proc.pid)
-        await _wait_exit(worker.proc, STOP_TIMEOUT)
-        self._groups.discard(worker.proc.pid)
+        """Kill the worker's whole process group (and pid namespace) and reap it."""
+        await self._abort(worker.proc, worker.init)
         worker.exited.cancel()
         if worker.proc.stdin is not None:
             worker.proc.stdin.close()
@@ -286,6 +639,16 @@ class LocalSandbox:
         worker, self._worker = self._worker, None
         if worker is not None:
             await self._stop(worker)
+
+    async def start(self) -> None:
+        """Start the worker now rather than on the first `run_code` (e.g. to pre-warm)."""
+        async with self._lock:
+            self._check_open()
+            if self._worker is not None and self._worker.proc.returncode is not None:
+                await self._discard_worker()
+                self._state_lost = True
+            if self._worker is None:
+                self._worker = await self._start_worker()
 
     async def run_code(
         self, code: str, *, language: str = "python", timeout: float | None = None
@@ -344,11 +707,13 @@ class LocalSandbox:
         # then kill the process group regardless: the spec is a clean restart.
         reply: dict[str, Any] = {}
         try:
-            os.kill(worker.proc.pid, signal.SIGINT)
-            done = await _first_of(receiving, worker.exited, timeout=INTERRUPT_GRACE)
-            if receiving in done and receiving.exception() is None:
-                reply = receiving.result()
-        except ProcessLookupError:
+            pid = worker.host_pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGINT)
+                done = await _first_of(receiving, worker.exited, timeout=INTERRUPT_GRACE)
+                if receiving in done and receiving.exception() is None:
+                    reply = receiving.result()
+        except (ProcessLookupError, PermissionError):
             pass
         finally:
             receiving.cancel()
@@ -372,16 +737,7 @@ class LocalSandbox:
         await self._discard_worker()
         if self._closed:
             raise SandboxError("the sandbox was closed while code was running")
-        code = worker.proc.returncode
-        if code is None:
-            how = "stopped answering"
-        elif code < 0:
-            try:
-                how = f"was killed by signal {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"was killed by signal {-code}"
-        else:
-            how = f"exited with code {code}"
+        how = _describe_exit(worker.proc.returncode, self._isolated, self.limits)
         return Execution(
             action_id="",
             error=ExecutionError(
@@ -410,11 +766,12 @@ class LocalSandbox:
     async def run_command(
         self, cmd: str, *, timeout: float | None = None, cwd: str | None = None
     ) -> CommandResult:
-        """Run `cmd` with /bin/sh in the workspace (or `cwd` inside it).
+        """Run `cmd` with /bin/sh in the workspace (or `cwd` inside it), in the sandbox.
 
-        The command runs in its own process group, which is killed when the command
-        returns, so background processes it started (`cmd &`) do not outlive it; start
-        long-running processes from `run_code` instead.
+        The command runs in a sandbox of its own (same isolation and limits as the worker,
+        same workspace) which is torn down when the command returns, so background
+        processes it started (`cmd &`, daemons) do not outlive it; start long-running
+        processes from `run_code` instead.
         """
         self._check_open()
         limit = self.timeout if timeout is None else timeout
@@ -424,9 +781,10 @@ class LocalSandbox:
         if not workdir.is_dir():
             raise BadInputError(f"not a directory in the sandbox workspace: {cwd}")
         started = time.perf_counter()
-        proc = await self._spawn(
+        launched = await self._spawn(
             ["/bin/sh", "-c", cmd], cwd=workdir, stdin=asyncio.subprocess.DEVNULL
         )
+        proc = launched.proc
         assert proc.stdout is not None and proc.stderr is not None
         out, err = CappedText(self.max_output_chars), CappedText(self.max_output_chars)
         pumps = {
@@ -436,10 +794,9 @@ class LocalSandbox:
         try:
             exit_code = await _wait_exit(proc, limit)
         finally:
-            _kill_group(proc.pid)
-            self._groups.discard(proc.pid)
-            # Output still in the pipes arrives until every writer is gone; a process
-            # that escaped the group (setsid) could hold them open, so don't wait long.
+            await self._abort(proc, launched.init)
+            # Output still in the pipes arrives until every writer is gone; without a pid
+            # namespace a process that escaped the group (setsid) could hold them open.
             _, pending = await asyncio.wait(pumps, timeout=PIPE_GRACE)
             for pump in pending:
                 pump.cancel()
@@ -454,17 +811,36 @@ class LocalSandbox:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def is_alive(self) -> bool:
+        """True if the worker is started and running (the next `run_code` starts no process)."""
+        worker = self._worker
+        return not self._closed and worker is not None and worker.proc.returncode is None
+
+    def host_pids(self) -> list[int]:
+        """Host pids of every live process of this sandbox (bwrap, worker, its children)."""
+        pids: set[int] = set()
+        for leader in list(self._resources.groups):
+            pids.update(iso.process_tree(leader))
+        for init in list(self._resources.inits):
+            pids.update(iso.process_tree(init))
+        return sorted(pids)
+
     def _check_open(self) -> None:
         if self._closed:
             raise SandboxError("the sandbox is closed")
 
     async def close(self) -> None:
-        """Kill the worker and everything it spawned; remove the workspace if we created it."""
+        """Kill the worker and everything it spawned; remove the workspace if we created it.
+
+        Under bwrap every process of the sandbox lives in its pid namespace, which dies with
+        its pid 1; `close()` returns once those are gone (and the pids cgroup, if any, is
+        empty), so nothing started in the sandbox outlives it.
+        """
         if self._closed:
             return
         self._closed = True
         await self._discard_worker()
-        self._finalizer()  # kills leftover process groups, removes our temporary workspace
+        await asyncio.to_thread(self._finalizer)  # leftovers, cgroup, our temporary workspace
 
     async def __aenter__(self) -> Self:
         return self
@@ -476,6 +852,56 @@ class LocalSandbox:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _describe_exit(code: int | None, isolated: bool, limits: ResourceLimits) -> str:
+    """How a worker ended. bwrap reports a death by signal N as exit code 128 + N."""
+    if code is None:
+        return "stopped answering"
+    signum = -code if code < 0 else code - 128 if isolated and 128 < code < 128 + 65 else None
+    if signum is None:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = str(signum)
+    if signum == signal.SIGXCPU and limits.cpu_seconds is not None:
+        return f"was killed by signal {name} (CPU time limit of {limits.cpu_seconds} s exceeded)"
+    return f"was killed by signal {name}"
+
+
+async def _read_to_eof(fd: int, timeout: float) -> bytes:
+    """Everything written to pipe `fd` until its last writer closes it; closes `fd`."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+    except BaseException:
+        pipe.close()
+        raise
+    try:
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        transport.close()
+
+
+async def _stderr_of(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stderr is not None
+    try:
+        output = await asyncio.wait_for(proc.stderr.read(), PIPE_GRACE)
+    except (TimeoutError, ValueError):
+        output = b""
+    return output.decode(errors="replace").strip()
+
+
+async def _wait_gone(pid: _Pid, timeout: float) -> None:
+    """Wait until a killed sandbox pid 1 has exited (its whole pid namespace is dead then)."""
+    deadline = time.monotonic() + timeout
+    while not pid.exited() and time.monotonic() < deadline:
+        await asyncio.sleep(GONE_POLL)
 
 
 async def _wait_exit(proc: asyncio.subprocess.Process, timeout: float) -> int | None:
