@@ -373,6 +373,9 @@ class Progress:
             return "timed out" if ex.timed_out else ex.error.summary()
         if node == "reasoner" and update.get("candidate"):
             return f"answer: {_clip(update['candidate'].content, 60)}"
+        if node == "steerer" and update.get("guidance"):
+            g = update["guidance"]
+            return f"{g.action} ({g.mode})" + (f": {_clip(g.hint, 60)}" if g.hint else "")
         if node == "verifier" and update.get("verdict"):
             v = update["verdict"]
             marks = " ".join(
