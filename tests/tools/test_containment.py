@@ -622,3 +622,27 @@ async def test_host_signals_reach_nothing_after_close(sb: LocalSandbox) -> None:
     assert len(pids) >= 3  # bwrap's monitor, the sandbox's init, the worker
     await sb.close()
     assert [pid for pid in pids if _alive(pid)] == []
+
+
+def test_a_python_runtime_under_tmp_is_visible_inside(tmp_path: Path) -> None:
+    """A checkout (and its virtualenv) under /tmp must not vanish under the private /tmp."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    repo = Path(__file__).resolve().parents[2]
+    host_packages = [p for p in sys.path if p.endswith("site-packages")]
+    (site_packages / "host.pth").write_text("\n".join([str(repo), *host_packages]) + "\n")
+    script = (
+        "import asyncio\n"
+        "from codehelm.tools.sandbox.local import LocalSandbox\n"
+        "async def main():\n"
+        "    async with LocalSandbox() as box:\n"
+        "        result = await box.run_code('print(1 + 1)')\n"
+        "        print(result.stdout.strip() or result.error)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"

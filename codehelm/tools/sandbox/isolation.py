@@ -5,9 +5,9 @@ Every sandbox process (the worker and each shell command) starts as
     bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts [--unshare-net]
           --unshare-cgroup-try --uid 1000 --gid 1000 --hostname sandbox
           --die-with-parent --new-session --cap-drop ALL --seccomp FD
+          --dev /dev --tmpfs /tmp --tmpfs /dev/shm
           <read-only /usr and Python runtime> --ro-bind <private etc> /etc
-          --proc /proc <read-only or hidden /proc knobs> --dev /dev
-          --tmpfs /tmp --tmpfs /dev/shm --bind <workspace> <workspace>
+          --proc /proc <read-only or hidden /proc knobs> --bind <workspace> <workspace>
           --remount-ro / --chdir <workspace> --info-fd FD --block-fd FD -- <command>
 
 What the sandbox sees of the host, all read-only: /usr (and the /bin, /sbin, /lib* links or
@@ -309,6 +309,11 @@ def bwrap_argv(
         "--new-session",
         "--cap-drop",
         "ALL",
+        # The private /tmp first: a Python runtime (a virtualenv in a checkout) may live under
+        # /tmp, and its read-only bind must land on top of the tmpfs, not under it.
+        *("--dev", "/dev"),
+        *("--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"),
+        *("--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm"),
         *system_mounts(),
         *python_mounts(),
     ]
@@ -316,14 +321,7 @@ def bwrap_argv(
     argv += ["--ro-bind", os.path.join(runtime, "etc"), "/etc"]
     if network and os.path.exists("/etc/resolv.conf"):
         argv += ["--ro-bind", os.path.realpath("/etc/resolv.conf"), "/etc/resolv.conf"]
-    size = str(tmp_bytes)
-    argv += [
-        *proc_mounts(),
-        "--dev",
-        "/dev",
-        *("--perms", "1777", "--size", size, "--tmpfs", "/tmp"),
-        *("--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"),
-    ]
+    argv += proc_mounts()
     for path in read_only_paths:  # after /tmp: they may lie under it
         argv += ["--ro-bind", path, path]
     argv += [
