@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel
@@ -21,7 +20,7 @@ from pydantic import BaseModel
 from codehelm.errors import RunNotFoundError
 from codehelm.messages import Execution, Message, Usage
 from codehelm.models.gateway import ChatMessage, Completion, ModelClient, Structured
-from codehelm.tools.sandbox.base import CommandResult, FileStore, Sandbox
+from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore, Sandbox
 
 T = TypeVar("T", bound=BaseModel)
 Outcome = TypeVar("Outcome", Execution, CommandResult)
@@ -293,7 +292,7 @@ class TracedModel:
         )
 
 
-class TracedSandbox:
+class TracedSandbox(ClosesOnExit):
     """A `Sandbox` that records every execution and command, started and finished."""
 
     def __init__(self, inner: Sandbox, store: TraceStore, run_id: str) -> None:
@@ -340,17 +339,6 @@ class TracedSandbox:
 
     async def close(self) -> None:
         await self.inner.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _end(self, event: int, start: float, status: str, payload: dict[str, Any]) -> None:
         self.store.finish_event(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from codehelm.errors import BadInputError, SandboxError
-from codehelm.tools.sandbox import FileStore, LocalSandbox, Sandbox, local
+from codehelm.tools.sandbox import LocalSandbox, local
 from codehelm.tools.sandbox import isolation as iso
 from codehelm.tools.sandbox.limits import ResourceLimits
 from codehelm.tools.sandbox.pool import SandboxPool
@@ -65,37 +65,6 @@ async def _wait_running(marker: str, seconds: float = 3.0) -> list[int]:
     while not (pids := _pids_running(marker)) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     return pids
-
-
-async def test_satisfies_the_protocols(sb: LocalSandbox) -> None:
-    assert isinstance(sb, Sandbox)
-    assert isinstance(sb.files, FileStore)
-
-
-# -- run_code ---------------------------------------------------------------------------
-
-
-async def test_state_persists_between_calls(sb: LocalSandbox) -> None:
-    first = await sb.run_code("x = 40\ndef inc(v):\n    return v + 1")
-    assert first.ok and first.action_id == "" and not first.state_lost
-    second = await sb.run_code("inc(x) + 1")
-    assert second.results == ["42"]
-
-
-async def test_stdout_and_stderr_are_captured(sb: LocalSandbox) -> None:
-    execution = await sb.run_code("import sys\nprint('hello')\nprint('oops', file=sys.stderr)")
-    assert execution.stdout == "hello\n"
-    assert execution.stderr == "oops\n"
-    assert execution.results == []
-    assert execution.duration_ms > 0
-
-
-async def test_trailing_expression_becomes_a_result(sb: LocalSandbox) -> None:
-    assert (await sb.run_code("a = [1, 2]\na")).results == ["[1, 2]"]
-    assert (await sb.run_code("'text'")).results == ["'text'"]
-    assert (await sb.run_code("None")).results == []
-    assert (await sb.run_code("print('p')")).results == []  # print returns None
-    assert (await sb.run_code("3\nb = 4")).results == []  # not the last statement
 
 
 async def test_exception_reports_name_value_and_user_traceback(sb: LocalSandbox) -> None:
@@ -182,21 +151,6 @@ async def test_worker_killed_by_a_signal_is_detected(sb: LocalSandbox) -> None:
     assert (await sb.run_code("1 + 1")).results == ["2"]
 
 
-async def test_huge_output_is_truncated_with_a_marker() -> None:
-    async with LocalSandbox(max_output_chars=1000) as sandbox:
-        execution = await sandbox.run_code(
-            "for i in range(100_000):\n    print(f'line {i}')\nlist(range(10_000))"
-        )
-        stdout = execution.stdout
-        assert stdout.startswith("line 0\nline 1\n")
-        assert stdout.endswith("line 99999\n")
-        assert "...[truncated " in stdout and len(stdout) < 1100
-        assert "...[truncated " in execution.results[0] and len(execution.results[0]) < 1100
-        # Child processes flooding fd 1 are drained and truncated too, without blocking.
-        spam = await sandbox.run_code("import os\nos.system('yes | head -c 5000000')")
-        assert spam.ok and "...[truncated " in spam.stdout and len(spam.stdout) < 1100
-
-
 async def test_os_level_output_of_children_does_not_break_the_protocol(sb: LocalSandbox) -> None:
     execution = await sb.run_code(
         "import os, subprocess\n"
@@ -221,11 +175,6 @@ async def test_prints_of_forked_children_are_captured(sb: LocalSandbox) -> None:
     )
     assert execution.stdout == "forked\n"
     assert execution.results == ["0"]
-
-
-async def test_unsupported_language_is_bad_input(sb: LocalSandbox) -> None:
-    with pytest.raises(BadInputError, match="only Python"):
-        await sb.run_code("console.log(1)", language="javascript")
 
 
 async def test_concurrent_calls_are_serialized(sb: LocalSandbox) -> None:
@@ -316,21 +265,6 @@ async def test_files_read_write_list(sb: LocalSandbox) -> None:
     assert await sb.files.read(str(sb.workspace / "out.csv")) == "a,b\n"  # absolute inside
 
 
-async def test_missing_file_is_bad_input(sb: LocalSandbox) -> None:
-    with pytest.raises(BadInputError, match=r"no such file in the sandbox workspace: nope\.txt"):
-        await sb.files.read("nope.txt")
-
-
-@pytest.mark.parametrize("path", ["../x", "a/../../x", "/etc/passwd"])
-async def test_paths_outside_the_workspace_are_refused(sb: LocalSandbox, path: str) -> None:
-    with pytest.raises(BadInputError, match="outside the sandbox workspace"):
-        await sb.files.read(path)
-    with pytest.raises(BadInputError, match="outside the sandbox workspace"):
-        await sb.files.write(path, "x")
-    with pytest.raises(BadInputError, match="outside the sandbox workspace"):
-        await sb.files.list(path)
-
-
 async def test_symlink_pointing_outside_is_refused(sb: LocalSandbox, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("secret")
@@ -352,18 +286,6 @@ async def test_run_command_output_and_exit_code(sb: LocalSandbox) -> None:
     assert result.exit_code == 3 and not result.ok and not result.timed_out
     ok = await sb.run_command("pwd")
     assert ok.ok and ok.stdout.strip() == str(sb.workspace)  # mounted at its host path
-
-
-async def test_run_command_cwd_is_confined(sb: LocalSandbox) -> None:
-    await sb.files.write("sub/dir/f.txt", "x")
-    result = await sb.run_command("ls; pwd", cwd="sub/dir")
-    assert result.stdout.splitlines() == ["f.txt", str(sb.workspace / "sub" / "dir")]
-    inside = await sb.run_command("pwd", cwd=str(sb.workspace / "sub"))
-    assert inside.stdout == f"{sb.workspace}/sub\n"
-    with pytest.raises(BadInputError):
-        await sb.run_command("pwd", cwd="..")
-    with pytest.raises(BadInputError):
-        await sb.run_command("pwd", cwd="missing")
 
 
 async def test_run_command_timeout_kills_it(sb: LocalSandbox) -> None:

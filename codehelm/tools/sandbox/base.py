@@ -51,6 +51,24 @@ class FileStore(Protocol):
     async def list(self, path: str = ".") -> list[FileInfo]: ...
 
 
+class ClosesOnExit:
+    """`async with` support for a class with an async `close()`: the context closes it."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
 @runtime_checkable
 class Sandbox(Protocol):
     """Stateful execution: variables persist between `run_code` calls, like a notebook kernel."""

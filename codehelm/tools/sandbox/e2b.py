@@ -30,13 +30,12 @@ import shlex
 import time
 import weakref
 from collections.abc import Coroutine
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from codehelm.errors import BadInputError, MissingAPIKeyError, SandboxError
 from codehelm.messages import Execution, ExecutionError
 from codehelm.tools.sandbox._worker import CappedText, clip
-from codehelm.tools.sandbox.base import CommandResult, FileInfo, FileStore
+from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileInfo, FileStore
 
 if TYPE_CHECKING:
     from e2b_code_interpreter import AsyncSandbox
@@ -204,7 +203,7 @@ class E2BFiles:
         return sorted(infos, key=lambda info: info.path)
 
 
-class E2BSandbox:
+class E2BSandbox(ClosesOnExit):
     """A `Sandbox` backed by an E2B cloud sandbox (`e2b_code_interpreter.AsyncSandbox`).
 
     The remote sandbox starts on first use (or `start()`) and lives until `close()` or
@@ -554,14 +553,3 @@ class E2BSandbox:
         await asyncio.gather(*pending, return_exceptions=True)
         if remote is not None:
             await self._kill(remote)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -33,14 +33,13 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.messages import Execution, ExecutionError
 from codehelm.tools.sandbox import isolation as iso
 from codehelm.tools.sandbox._worker import HEADER, CappedText
-from codehelm.tools.sandbox.base import CommandResult, FileInfo, FileStore
+from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileInfo, FileStore
 from codehelm.tools.sandbox.limits import ProcessCgroup, ResourceLimits, apply_rlimits
 
 logger = logging.getLogger(__name__)
@@ -345,7 +344,7 @@ class _Worker:
         return reply
 
 
-class LocalSandbox:
+class LocalSandbox(ClosesOnExit):
     """A `Sandbox` backed by a persistent Python worker subprocess, isolated by bubblewrap.
 
     Variables persist between `run_code` calls like a notebook kernel. On a timeout or a
@@ -841,17 +840,6 @@ class LocalSandbox:
         self._closed = True
         await self._discard_worker()
         await asyncio.to_thread(self._finalizer)  # leftovers, cgroup, our temporary workspace
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def _describe_exit(code: int | None, isolated: bool, limits: ResourceLimits) -> str:
