@@ -22,6 +22,7 @@ import pytest
 from codehelm.tools.sandbox import LocalSandbox
 from codehelm.tools.sandbox.isolation import bwrap_problem
 from codehelm.tools.sandbox.limits import ResourceLimits
+from tests.tools.processes import alive, pids_running, wait_running
 
 pytestmark = pytest.mark.skipif(
     bwrap_problem() is not None, reason=f"bubblewrap cannot isolate here: {bwrap_problem()}"
@@ -32,36 +33,6 @@ pytestmark = pytest.mark.skipif(
 async def sb() -> AsyncIterator[LocalSandbox]:
     async with LocalSandbox(timeout=5.0) as sandbox:
         yield sandbox
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _pids_running(marker: str) -> list[int]:
-    """Host pids of live processes whose command line contains `marker`."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and _alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
-
-
-async def _wait_running(marker: str, seconds: float = 3.0) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while not (pids := _pids_running(marker)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    return pids
 
 
 def _digest(path: str) -> str:
@@ -466,7 +437,7 @@ async def test_signalling_the_parent_cannot_hurt_the_host(
         "parent"
     )
     assert execution.results == ["1"]  # its parent is the sandbox's init, not the host
-    assert canary.poll() is None and _alive(os.getpid())
+    assert canary.poll() is None and alive(os.getpid())
     await _still_answers(sb)
 
 
@@ -516,19 +487,19 @@ async def test_daemon_outliving_close_is_killed() -> None:
         "'spawned'"
     )
     assert execution.ok
-    daemons = await _wait_running("sleep 600.41")
+    daemons = await wait_running("sleep 600.41")
     while len(daemons) < 2:
         await asyncio.sleep(0.01)
-        daemons = _pids_running("sleep 600.41")
+        daemons = pids_running("sleep 600.41")
     await sandbox.close()
-    assert [pid for pid in daemons if _alive(pid)] == []
-    assert _pids_running("sleep 600.41") == []
+    assert [pid for pid in daemons if alive(pid)] == []
+    assert pids_running("sleep 600.41") == []
 
 
 async def test_background_process_of_a_command_dies_with_it(sb: LocalSandbox) -> None:
     result = await sb.run_command("setsid nohup sleep 600.43 >/dev/null 2>&1 & echo ok")
     assert result.ok and result.stdout == "ok\n"
-    assert _pids_running("sleep 600.43") == []
+    assert pids_running("sleep 600.43") == []
 
 
 # -- privileges -------------------------------------------------------------------------
@@ -621,7 +592,7 @@ async def test_host_signals_reach_nothing_after_close(sb: LocalSandbox) -> None:
     pids = sb.host_pids()
     assert len(pids) >= 3  # bwrap's monitor, the sandbox's init, the worker
     await sb.close()
-    assert [pid for pid in pids if _alive(pid)] == []
+    assert [pid for pid in pids if alive(pid)] == []
 
 
 def test_a_python_runtime_under_tmp_is_visible_inside(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from codehelm.tools.sandbox import LocalSandbox, local
 from codehelm.tools.sandbox import isolation as iso
 from codehelm.tools.sandbox.limits import ResourceLimits
 from codehelm.tools.sandbox.pool import SandboxPool
+from tests.tools.processes import alive, pids_running, wait_dead, wait_running
 
 
 @pytest.fixture
@@ -24,47 +25,6 @@ async def sb() -> AsyncIterator[LocalSandbox]:
     sandbox = LocalSandbox(timeout=5.0)
     yield sandbox
     await sandbox.close()
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie waiting to be reaped counts as dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-async def _wait_dead(pid: int, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        await asyncio.sleep(0.02)
-    return False
-
-
-def _pids_running(marker: str) -> list[int]:
-    """Host pids of live processes whose command line contains `marker`."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and _alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
-
-
-async def _wait_running(marker: str, seconds: float = 3.0) -> list[int]:
-    """Like `_pids_running`, waiting for an exec that may still be under way."""
-    deadline = time.monotonic() + seconds
-    while not (pids := _pids_running(marker)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    return pids
 
 
 async def test_exception_reports_name_value_and_user_traceback(sb: LocalSandbox) -> None:
@@ -222,12 +182,12 @@ async def test_close_kills_background_processes_and_is_idempotent() -> None:
     sandbox = LocalSandbox()
     execution = await sandbox.run_code("import subprocess\nsubprocess.Popen(['sleep', '1000.17'])")
     assert execution.ok
-    (pid,) = await _wait_running("sleep 1000.17")  # a pid inside the sandbox means nothing here
+    (pid,) = await wait_running("sleep 1000.17")  # a pid inside the sandbox means nothing here
     assert pid in sandbox.host_pids()
     workspace = sandbox.workspace
     await sandbox.close()
     await sandbox.close()
-    assert not _alive(pid)  # close() returns once everything in the sandbox is gone
+    assert not alive(pid)  # close() returns once everything in the sandbox is gone
     assert sandbox.host_pids() == []
     assert not workspace.exists()  # a workspace we created is removed
     with pytest.raises(SandboxError):
@@ -301,7 +261,7 @@ async def test_run_command_background_process_does_not_hang_it(sb: LocalSandbox)
     result = await sb.run_command("sleep 30.19 & setsid sleep 30.19 & echo started")
     assert time.perf_counter() - started < 3
     assert result.ok and result.stdout == "started\n"
-    assert _pids_running("sleep 30.19") == []  # the command's pid namespace died with it
+    assert pids_running("sleep 30.19") == []  # the command's pid namespace died with it
 
 
 async def test_run_command_output_is_truncated() -> None:
@@ -417,7 +377,7 @@ async def test_worker_that_died_idle_is_replaced_on_start(sb: LocalSandbox) -> N
     await sb.start()
     worker_pid = max(sb.host_pids())
     os.kill(worker_pid, 9)
-    assert await _wait_dead(worker_pid)
+    assert await wait_dead(worker_pid)
     deadline = time.monotonic() + 3
     while sb.is_alive() and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
