@@ -265,16 +265,23 @@ def runs(
         if as_json:
             out.print_json(json.dumps([r.model_dump(mode="json") for r in records]))
             return 0
-        table = Table("run", "status", "started", "task", "answer", "tokens", "wall s")
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        # Whole ids (show and resume take them) and statuses; task and answer get what is left.
+        for name, width in (("run", 12), ("status", 6), ("started", 5)):
+            table.add_column(name, no_wrap=True, min_width=width)
+        for name in ("task", "answer"):
+            table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=24)
+        table.add_column("tokens", justify="right", no_wrap=True)
+        table.add_column("wall", justify="right", no_wrap=True)
         for r in records:
             table.add_row(
                 r.run_id,
                 r.status,
-                r.started_at[:19],
+                r.started_at[5:16].replace("T", " "),
                 _clip(r.prompt, 40),
                 _clip(r.answer or r.error or "", 30),
                 str(r.tokens),
-                f"{r.wall_s:.1f}",
+                f"{r.wall_s:.1f}s",
             )
         out.print(table)
         return 0

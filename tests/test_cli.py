@@ -73,6 +73,8 @@ def test_solve_json_then_runs_and_show(tmp_path: Path) -> None:
 
     listed = runner.invoke(app, ["runs", "--json"])
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [run_id]
+    table = runner.invoke(app, ["runs"])  # 80 columns: the id must stay whole to be usable
+    assert run_id in table.stdout and "done" in table.stdout
 
     shown = runner.invoke(app, ["show", run_id, "--json"])
     events = json.loads(shown.stdout)["events"]

@@ -7,6 +7,7 @@ model and sandbox so agents stay unaware of tracing.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Sequence
@@ -28,14 +29,16 @@ Outcome = TypeVar("Outcome", Execution, CommandResult)
 current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default="")
 """The agent whose node is running; the trace attributes model and tool calls to it."""
 
-RunStatus = Literal["running", "done", "stopped", "failed"]
+RunStatus = Literal["running", "done", "stopped", "failed", "interrupted"]
+"""`interrupted` is never stored: it is a `running` run whose process is gone (killed)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL,
     settings TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL,
     ended_at TEXT, answer TEXT, stop_reason TEXT, error TEXT,
-    tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL, wall_s REAL NOT NULL DEFAULT 0
+    tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL, wall_s REAL NOT NULL DEFAULT 0,
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, ts TEXT NOT NULL,
@@ -60,6 +63,7 @@ class RunRecord(BaseModel):
     tokens: int = 0
     cost_usd: float | None = None
     wall_s: float = 0.0
+    pid: int | None = None  # the process running it (or that last did)
 
 
 class TraceEvent(BaseModel):
@@ -72,6 +76,18 @@ class TraceEvent(BaseModel):
     status: str
     duration_ms: float | None
     payload: dict[str, Any]
+
+
+def _process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> str:
@@ -89,6 +105,9 @@ class TraceStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        if "pid" not in columns:  # a store written before runs recorded their process
+            self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
 
     def close(self) -> None:
         self._db.close()
@@ -103,15 +122,16 @@ class TraceStore:
 
     def start_run(self, run_id: str, kind: str, prompt: str, settings: dict[str, Any]) -> None:
         self._db.execute(
-            "INSERT INTO runs (run_id, kind, prompt, settings, status, started_at)"
-            " VALUES (?, ?, ?, ?, 'running', ?)",
-            (run_id, kind, prompt, json.dumps(settings, default=str), _now()),
+            "INSERT INTO runs (run_id, kind, prompt, settings, status, started_at, pid)"
+            " VALUES (?, ?, ?, ?, 'running', ?, ?)",
+            (run_id, kind, prompt, json.dumps(settings, default=str), _now(), os.getpid()),
         )
 
     def mark_running(self, run_id: str) -> None:
         self._db.execute(
-            "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL WHERE run_id = ?",
-            (run_id,),
+            "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, pid = ?"
+            " WHERE run_id = ?",
+            (os.getpid(), run_id),
         )
 
     def end_run(
@@ -160,6 +180,8 @@ class TraceStore:
         names = [d[0] for d in self._db.execute("SELECT * FROM runs LIMIT 0").description]
         data = dict(zip(names, row, strict=True))
         data["settings"] = json.loads(data["settings"])
+        if data["status"] == "running" and not _process_alive(data["pid"]):
+            data["status"] = "interrupted"
         return RunRecord.model_validate(data)
 
     # events

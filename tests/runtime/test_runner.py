@@ -117,6 +117,8 @@ def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script)
     run_id = wait_for_running_slow_execution(home / "trace.sqlite", proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    with TraceStore(home / "trace.sqlite") as store:
+        assert store.get_run(run_id).status == "interrupted"
 
     done = subprocess.run(
         [*cli, "resume", run_id, "--json"], env=env, capture_output=True, text=True, timeout=60
