@@ -22,6 +22,7 @@ from codehelm.errors import RunNotFoundError
 from codehelm.messages import Execution, Message, Usage
 from codehelm.models.gateway import ChatMessage, Completion, ModelClient, Structured
 from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore, Sandbox
+from codehelm.tools.sandbox.isolation import pid_alive
 
 T = TypeVar("T", bound=BaseModel)
 Outcome = TypeVar("Outcome", Execution, CommandResult)
@@ -76,18 +77,6 @@ class TraceEvent(BaseModel):
     status: str
     duration_ms: float | None
     payload: dict[str, Any]
-
-
-def _process_alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _now() -> str:
@@ -180,7 +169,7 @@ class TraceStore:
         names = [d[0] for d in self._db.execute("SELECT * FROM runs LIMIT 0").description]
         data = dict(zip(names, row, strict=True))
         data["settings"] = json.loads(data["settings"])
-        if data["status"] == "running" and not _process_alive(data["pid"]):
+        if data["status"] == "running" and (data["pid"] is None or not pid_alive(data["pid"])):
             data["status"] = "interrupted"
         return RunRecord.model_validate(data)
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codehelm.tools.sandbox.isolation import pid_alive
+
 logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
@@ -156,16 +158,6 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class ProcessCgroup:
     """A pids cgroup holding every process of one sandbox.
 
@@ -259,6 +251,6 @@ def _remove_stale(parent: Path) -> None:
         for entry in parent.iterdir():
             name = entry.name.split("-")
             stale = len(name) == 3 and name[0] == "sbx" and name[1].isdigit()
-            if stale and not _alive(int(name[1])):
+            if stale and not pid_alive(int(name[1])):
                 with contextlib.suppress(OSError):
                     entry.rmdir()
