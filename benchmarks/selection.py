@@ -1,9 +1,9 @@
 """Selection accuracy of program selectors on synthetic pass matrices with known ground truth.
 
-Each instance is drawn by `codehelm.selection.synthetic_pass_matrix`: N programs and M tests,
-each program correct with probability θx and each test with θy; a correct program passes exactly
-the correct tests; a wrong program passes a correct test with θ1 and a wrong test with θ0.
-Instances are drawn conditionally on at least one correct program existing.
+Each instance is drawn by `synthetic_pass_matrix` (``benchmarks/pass_matrices.py``): N programs
+and M tests, each program correct with probability θx and each test with θy; a correct program
+passes exactly the correct tests; a wrong program passes a correct test with θ1 and a wrong test
+with θ0.  Instances are drawn conditionally on at least one correct program existing.
 
 Accuracy is the share of instances in which the chosen program is correct.  A selector may
 return a group of interchangeable programs (a group of identical pass rows, or MaxPass's tie);
@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from pass_matrices import synthetic_pass_matrix
+
 from codehelm.selection import (
     PassMatrix,
     Selection,
@@ -36,7 +38,6 @@ from codehelm.selection import (
     select_codet,
     select_max_pass,
     select_mbr_exec,
-    synthetic_pass_matrix,
 )
 
 

@@ -1,255 +1,47 @@
-"""Choosing one answer or program from many samples: weighted voting and test-based selection.
+"""Selecting among candidate programs with generated tests (execution-based selection).
 
-Two families of selectors, both pure functions of their inputs (standard library only):
+``E`` is the N×M pass matrix: ``E[i][j]`` is True when candidate program ``i`` passes generated
+test ``j``.  Neither the programs nor the tests are known to be correct.  Every selector returns a
+`Selection` (chosen program indices, score, method name, full ranking), so callers can swap
+methods freely:
 
-Verification-weighted voting (code-based self-verification, CSV)
-    Each of k sampled solutions carries an answer and the verdict of its own code verification
-    (``"pass"``, ``"uncertain"`` or ``"fail"``).  `weighted_vote` scores every distinct answer by
-    ``Score(a) = Σ_v w_v · #{i : answer_i = a and verdict_i = v}`` and returns the argmax.  Answers
-    are compared after `normalize_answer`.  The weights must satisfy
-    ``w_pass > w_uncertain >= w_fail``; equal weights are the one allowed exception and make the
-    vote plain self-consistency (majority vote).
+========================  ==================================================================
+`select_random`           one program uniformly at random (baseline)
+`select_max_pass`         the programs that pass the most tests (MaxPass)
+`select_mbr_exec`         the largest group of identical pass rows (MBR-exec)
+`select_codet`            CodeT dual execution agreement: #programs × #tests passed
+`select_b4`               B4: maximum a posteriori group under a Beta-Bernoulli model
+========================  ==================================================================
 
-Selecting among candidate programs with generated tests
-    ``E`` is the N×M pass matrix: ``E[i][j]`` is True when candidate program ``i`` passes
-    generated test ``j``.  Neither the programs nor the tests are known to be correct.  Every
-    selector returns a `Selection` (chosen program indices, score, method name, full ranking), so
-    callers can swap methods freely:
-
-    ========================  ==============================================================
-    `select_random`           one program uniformly at random (baseline)
-    `select_max_pass`         the programs that pass the most tests (MaxPass)
-    `select_mbr_exec`         the largest group of identical pass rows (MBR-exec)
-    `select_codet`            CodeT dual execution agreement: #programs × #tests passed
-    `select_b4`               B4: maximum a posteriori group under a Beta-Bernoulli model
-    ========================  ==============================================================
-
-    `synthetic_pass_matrix` draws pass matrices with known ground truth, so the accuracy of
-    each selector can be measured exactly (see ``benchmarks/selection.py``).
-
-Ties are always broken deterministically in favour of the candidate that appears first (the
-answer sampled first; the group whose first program has the lowest index).
+Ties are broken deterministically in favour of the group whose first program has the lowest
+index.  Pure functions, standard library only.  ``benchmarks/selection.py`` measures the accuracy
+of each selector on synthetic pass matrices with known ground truth.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Literal
 
 __all__ = [
-    "DEFAULT_WEIGHTS",
     "PassMatrix",
     "RankedGroup",
     "Selection",
-    "Verdict",
-    "VoteResult",
-    "VoteWeights",
     "log_beta",
-    "normalize_answer",
     "select_b4",
     "select_codet",
     "select_max_pass",
     "select_mbr_exec",
     "select_random",
-    "synthetic_pass_matrix",
     "validate_pass_matrix",
-    "weighted_vote",
 ]
-
-Verdict = Literal["pass", "uncertain", "fail"]
-"""Outcome of one code-based self-verification (True / Uncertain / False in the CSV paper)."""
-
-_VERDICTS: tuple[Verdict, ...] = ("pass", "uncertain", "fail")
 
 PassMatrix = Sequence[Sequence[bool]]
 """N×M matrix of candidate programs (rows) × generated tests (columns); True = the test passes."""
 
 Row = tuple[bool, ...]
-
-# Relative tolerance under which two vote scores count as tied (weights are usually decimals
-# such as 0.2, so 5 × 0.2 and 1 × 1.0 should tie even if rounding makes them differ by an ulp).
-_VOTE_TIE_REL_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------------------------
-# Verification-weighted voting
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VoteWeights:
-    """Weight of one vote by verification verdict.
-
-    The CSV method requires ``pass_ > uncertain >= fail``: a verified answer counts more than an
-    unverified one, and a refuted answer counts no more than an unverified one.  Equal weights
-    (all three the same) are also accepted: they turn the weighted vote into plain
-    self-consistency, see `VoteWeights.uniform`.  Any other combination raises ValueError.
-    """
-
-    pass_: float = 1.0
-    uncertain: float = 0.5
-    fail: float = 0.2
-
-    def __post_init__(self) -> None:
-        for name in ("pass_", "uncertain", "fail"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"VoteWeights.{name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"VoteWeights.{name} must be finite, got {value!r}")
-        if self.pass_ == self.uncertain == self.fail:
-            return  # plain self-consistency
-        if not (self.pass_ > self.uncertain >= self.fail):
-            raise ValueError(
-                "VoteWeights must satisfy pass_ > uncertain >= fail (or all three equal for plain "
-                f"majority voting); got pass_={self.pass_}, uncertain={self.uncertain}, "
-                f"fail={self.fail}"
-            )
-
-    @classmethod
-    def uniform(cls, weight: float = 1.0) -> VoteWeights:
-        """Equal weights: the vote ignores verdicts and becomes plain self-consistency."""
-        return cls(pass_=weight, uncertain=weight, fail=weight)
-
-    def of(self, verdict: Verdict) -> float:
-        """The weight of one vote with this verdict."""
-        if verdict == "pass":
-            return self.pass_
-        if verdict == "uncertain":
-            return self.uncertain
-        if verdict == "fail":
-            return self.fail
-        raise ValueError(f"unknown verdict {verdict!r}; expected one of {_VERDICTS}")
-
-
-DEFAULT_WEIGHTS = VoteWeights()
-"""The default weights: pass 1.0, uncertain 0.5, fail 0.2."""
-
-
-@dataclass(frozen=True)
-class VoteResult:
-    """Outcome of `weighted_vote`.
-
-    Attributes:
-        winner: the winning answer, normalized with `normalize_answer`.
-        original: the winner as first written by a candidate (before normalization).
-        score: the winner's weighted score.
-        scores: every distinct normalized answer → its score, in order of first occurrence.
-        counts: every distinct normalized answer → votes per verdict (``pass``/``uncertain``/
-            ``fail``), in order of first occurrence.
-    """
-
-    winner: str
-    original: str
-    score: float
-    scores: dict[str, float]
-    counts: dict[str, dict[Verdict, int]]
-
-
-_NUMBER = re.compile(
-    r"""
-    [+-]?
-    (?:
-        (?: \d{1,3} (?: ,\d{3} )+ | \d+ ) (?: \.\d+ )?   # integer part (maybe 1,000-grouped)
-      | \.\d+                                           # or only a fraction: .5
-    )
-    (?: [eE][+-]?\d{1,3} )?                            # exponent
-    """,
-    re.VERBOSE,
-)
-
-
-def _canonical_number(text: str) -> str:
-    """Canonical decimal form of a string matched by `_NUMBER` (exact; no float rounding)."""
-    sign, digit_tuple, exponent = Decimal(text.replace(",", "")).as_tuple()
-    assert isinstance(exponent, int)  # finite numbers only: the pattern admits no nan/inf
-    digits = "".join(map(str, digit_tuple))
-    if exponent >= 0:
-        integer, fraction = digits + "0" * exponent, ""
-    else:
-        digits = digits.rjust(1 - exponent, "0")
-        integer, fraction = digits[:exponent], digits[exponent:]
-    integer = integer.lstrip("0") or "0"
-    fraction = fraction.rstrip("0")
-    result = integer + ("." + fraction if fraction else "")
-    return "-" + result if sign and result != "0" else result
-
-
-def normalize_answer(answer: str) -> str:
-    """Light normalization used to compare final answers.
-
-    * surrounding whitespace is stripped and inner runs of whitespace become one space;
-    * trailing periods are removed (``"42."`` → ``"42"``);
-    * numbers are put in one canonical form: thousands separators and trailing zeros of the
-      fraction are dropped, integral values lose their fraction, exponents are expanded
-      (``"1,000"``, ``"1000.0"``, ``"1e3"`` and ``"+1000"`` all become ``"1000"``;
-      ``"2.50"`` → ``"2.5"``; ``"-0"`` → ``"0"``).
-
-    Case and everything else are kept as is; non-numeric text is only whitespace-normalized.
-    """
-    text = " ".join(answer.split())
-    text = text.rstrip(".").rstrip()
-    if _NUMBER.fullmatch(text):
-        return _canonical_number(text)
-    return text
-
-
-def weighted_vote(
-    candidates: Sequence[tuple[str, Verdict]],
-    weights: VoteWeights = DEFAULT_WEIGHTS,
-) -> VoteResult:
-    """Verification-weighted vote over ``(answer, verdict)`` samples.
-
-    ``Score(a) = Σ_v w_v · #{i : normalize_answer(answer_i) = a and verdict_i = v}``; the answer
-    with the highest score wins.  Ties (scores equal up to a relative 1e-9) go to the answer that
-    occurs first in ``candidates``.  With `VoteWeights.uniform` this is a plain majority vote.
-
-    Raises:
-        ValueError: no candidates, or a verdict other than ``"pass"``, ``"uncertain"``,
-            ``"fail"``.
-        TypeError: an answer that is not a string.
-    """
-    if not candidates:
-        raise ValueError("weighted_vote needs at least one (answer, verdict) candidate")
-    counts: dict[str, dict[Verdict, int]] = {}
-    originals: dict[str, str] = {}
-    for position, candidate in enumerate(candidates):
-        answer, verdict = candidate
-        if not isinstance(answer, str):
-            raise TypeError(f"candidate {position} has a non-string answer: {answer!r}")
-        if verdict not in _VERDICTS:
-            raise ValueError(
-                f"candidate {position} has verdict {verdict!r}; expected one of {_VERDICTS}"
-            )
-        key = normalize_answer(answer)
-        if key not in counts:
-            counts[key] = dict.fromkeys(_VERDICTS, 0)
-            originals[key] = answer
-        counts[key][verdict] += 1
-    # Score = w_pass·n_pass + w_uncertain·n_uncertain + w_fail·n_fail (correctly rounded sum),
-    # so answers with the same counts get bit-identical scores.
-    scores = {
-        key: math.fsum(weights.of(verdict) * c[verdict] for verdict in _VERDICTS)
-        for key, c in counts.items()
-    }
-    best = max(scores.values())
-    winner = next(
-        key
-        for key, score in scores.items()
-        if score == best or math.isclose(score, best, rel_tol=_VOTE_TIE_REL_TOL, abs_tol=0.0)
-    )
-    return VoteResult(
-        winner=winner,
-        original=originals[winner],
-        score=scores[winner],
-        scores=scores,
-        counts=counts,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,67 +302,3 @@ def select_b4(matrix: PassMatrix, alpha: float = 1e3, beta0: float = 1e4) -> Sel
         )
         scored.append((members, score))
     return _ranked("b4", scored)
-
-
-# --------------------------------------------------------------------------------------------
-# Synthetic test bed
-# --------------------------------------------------------------------------------------------
-
-
-def synthetic_pass_matrix(
-    rng: random.Random,
-    n_programs: int,
-    n_tests: int,
-    theta_x: float,
-    theta_y: float,
-    theta1: float,
-    theta0: float,
-    *,
-    ensure_correct: bool = True,
-) -> tuple[list[list[bool]], set[int]]:
-    """Draw a pass matrix with known ground truth.
-
-    Each program is correct with probability ``theta_x`` and each test with probability
-    ``theta_y``, independently.  Then, entry by entry: a correct program passes every correct
-    test and fails every wrong test; a wrong program passes a correct test with probability
-    ``theta1`` and a wrong test with probability ``theta0``.
-
-    With ``ensure_correct`` (the default) the program draw is repeated until at least one
-    program is correct, i.e. the instance is drawn conditionally on a correct program existing;
-    without it the returned set may be empty, which reports that no selector can succeed.
-
-    Returns:
-        ``(E, correct_programs)``: the N×M matrix as lists of bools and the indices of the
-        correct programs.
-
-    Raises:
-        ValueError: sizes below 1, a probability outside [0, 1], or ``ensure_correct`` with
-            ``theta_x == 0``.
-    """
-    if n_programs < 1 or n_tests < 1:
-        raise ValueError(f"need n_programs >= 1 and n_tests >= 1, got {n_programs}, {n_tests}")
-    for name, p in (
-        ("theta_x", theta_x),
-        ("theta_y", theta_y),
-        ("theta1", theta1),
-        ("theta0", theta0),
-    ):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    if ensure_correct and theta_x == 0.0:
-        raise ValueError("theta_x = 0 never yields a correct program; pass ensure_correct=False")
-    while True:
-        program_ok = [rng.random() < theta_x for _ in range(n_programs)]
-        if any(program_ok) or not ensure_correct:
-            break
-    test_ok = [rng.random() < theta_y for _ in range(n_tests)]
-    matrix: list[list[bool]] = []
-    for correct_program in program_ok:
-        row: list[bool] = []
-        for correct_test in test_ok:
-            if correct_program:
-                row.append(correct_test)
-            else:
-                row.append(rng.random() < (theta1 if correct_test else theta0))
-        matrix.append(row)
-    return matrix, {i for i, ok in enumerate(program_ok) if ok}
