@@ -32,9 +32,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codehelm.tools.sandbox.isolation import bwrap_problem, process_tree
+from codehelm.tools.sandbox.bwrap import bwrap_problem
 from codehelm.tools.sandbox.local import LocalSandbox
 from codehelm.tools.sandbox.pool import SandboxPool
+from codehelm.tools.sandbox.process import process_tree
 
 CELL = "1 + 1"
 CONCURRENCY = 4

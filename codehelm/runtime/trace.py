@@ -22,7 +22,7 @@ from codehelm.errors import RunNotFoundError
 from codehelm.messages import Execution, Message, Usage
 from codehelm.models.gateway import ChatMessage, Completion, ModelClient, Structured
 from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore, Sandbox
-from codehelm.tools.sandbox.isolation import pid_alive
+from codehelm.tools.sandbox.process import pid_alive
 
 T = TypeVar("T", bound=BaseModel)
 Outcome = TypeVar("Outcome", Execution, CommandResult)

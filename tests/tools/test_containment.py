@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from codehelm.tools.sandbox import LocalSandbox
-from codehelm.tools.sandbox.isolation import bwrap_problem
+from codehelm.tools.sandbox.bwrap import bwrap_problem
 from codehelm.tools.sandbox.limits import ResourceLimits
 from tests.tools.processes import alive, pids_running, wait_running
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from codehelm.errors import BadInputError, SandboxError
-from codehelm.tools.sandbox import LocalSandbox, local
-from codehelm.tools.sandbox import isolation as iso
+from codehelm.tools.sandbox import LocalSandbox, bwrap, local, workspace
 from codehelm.tools.sandbox.limits import ResourceLimits
 from codehelm.tools.sandbox.pool import SandboxPool
 from tests.tools.processes import alive, pids_running, wait_dead, wait_running
@@ -265,7 +264,7 @@ async def test_isolation_is_on_by_default(sb: LocalSandbox) -> None:
 
 
 async def test_missing_bubblewrap_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(iso, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    monkeypatch.setattr(local, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
     with pytest.raises(SandboxError) as caught:
         LocalSandbox()
     message = str(caught.value)
@@ -275,7 +274,7 @@ async def test_missing_bubblewrap_refuses_to_start(monkeypatch: pytest.MonkeyPat
 
 def test_probe_reports_a_missing_binary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert iso.bwrap_problem.__wrapped__() == "bubblewrap (bwrap) is not installed or not on PATH"
+    assert bwrap.bwrap_problem.__wrapped__() == "bubblewrap (bwrap) is not installed or not on PATH"
 
 
 def test_bad_isolation_is_bad_input() -> None:
@@ -376,12 +375,12 @@ def test_open_beneath_refuses_a_symlink_planted_after_the_check(tmp_path: Path) 
     (root / "dir").mkdir(parents=True)
     outside = tmp_path / "outside"
     outside.mkdir()
-    target = local._confine(root, "dir/new.txt")  # checked while "dir" is a directory
+    target = workspace.confine(root, "dir/new.txt")  # checked while "dir" is a directory
     (root / "dir").rmdir()
     os.symlink(outside, root / "dir")  # swapped before the open
     flags = os.O_WRONLY | os.O_CREAT
     with pytest.raises(OSError):
-        local._open_beneath(root, target, flags, parents=True)
+        workspace.open_beneath(root, target, flags, parents=True)
     assert list(outside.iterdir()) == []
 
 
@@ -389,7 +388,7 @@ async def test_file_api_refuses_a_symlink_swapped_in_mid_call(
     sb: LocalSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (sb.workspace / "dir").mkdir()
-    confine = local._confine
+    confine = workspace.confine
 
     def racing_confine(root: Path, path: str) -> Path:
         full = confine(root, path)
@@ -397,7 +396,7 @@ async def test_file_api_refuses_a_symlink_swapped_in_mid_call(
         os.symlink(tmp_path, sb.workspace / "dir")
         return full
 
-    monkeypatch.setattr(local, "_confine", racing_confine)
+    monkeypatch.setattr(workspace, "confine", racing_confine)
     with pytest.raises(BadInputError, match="outside the sandbox workspace"):
         await sb.files.write("dir/planted.txt", "x")
     assert not (tmp_path / "planted.txt").exists()

@@ -13,10 +13,12 @@ Requests {"code": str, "max_chars": int} come from the host, which is trusted, i
 faster `marshal` format of the same interpreter. It exits when its stdin closes.
 
 Standard library only: it runs in the sandbox's interpreter, where codehelm itself may
-not be importable. It starts with `python -S` and imports only built-in modules up front,
-so a fresh worker is ready in a few milliseconds; `--site DIR` arguments name the
-site-packages directories to put on `sys.path` (their .pth files are processed, except
-editable-install finders, whose sources are outside the sandbox).
+not be importable. The one piece it shares with the host, output capping (output.py), is
+compiled by the host beside this file and loaded from there (`load_output`). It starts with
+`python -S` and imports only built-in modules up front, so a fresh worker is ready in a
+few milliseconds; `--site DIR` arguments name the site-packages directories to put on
+`sys.path` (their .pth files are processed, except editable-install finders, whose
+sources are outside the sandbox).
 """
 
 import _ast
@@ -38,10 +40,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from codehelm.tools.sandbox import output
+else:
+    output = types.ModuleType("output")  # filled in by `load_output` at start
+
 HEADER = struct.Struct(">I")
-TRUNCATION_MARKER = "\n...[truncated {} chars]...\n"
 CELL_PREFIX = "<cell-"  # filename of the code of each execution: <cell-1>, <cell-2>, ...
 SKIPPED_PTH = ("__editable__",)  # .pth import lines not run in the sandbox
+OUTPUT_FILE = "output.pyc"  # output.py, compiled by the host beside this worker
 SOURCES: "dict[str, tuple[int, None, list[str], str]]" = {}  # linecache entries of the cells
 
 
@@ -72,57 +78,6 @@ class LinecacheHook:
 
         spec.loader.exec_module = exec_module
         return spec
-
-
-class CappedText:
-    """Accumulates text but keeps only the head and tail once it exceeds `limit` chars.
-
-    Memory stays bounded however much is written, so a runaway print loop costs CPU
-    but never floods memory or the protocol pipe.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(limit, 0)
-        self.total = 0
-        self._head: list[str] = []
-        self._head_len = 0
-        self._tail: list[str] = []
-        self._tail_len = 0
-
-    def add(self, text: str) -> None:
-        if not text:
-            return
-        self.total += len(text)
-        room = self.limit - self._head_len
-        if room > 0:
-            self._head.append(text[:room])
-            self._head_len += min(room, len(text))
-            text = text[room:]
-            if not text:
-                return
-        self._tail.append(text)
-        self._tail_len += len(text)
-        keep = self.limit - self.limit // 2
-        if self._tail_len > 2 * keep + 4096:  # trim in batches: amortised linear cost
-            kept = "".join(self._tail)[-keep:] if keep else ""
-            self._tail = [kept]
-            self._tail_len = len(kept)
-
-    def text(self) -> str:
-        head = "".join(self._head)
-        if self.total <= self.limit:
-            return head
-        keep_head = self.limit // 2
-        keep_tail = self.limit - keep_head
-        tail = (head + "".join(self._tail))[-keep_tail:] if keep_tail else ""
-        omitted = self.total - keep_head - keep_tail
-        return head[:keep_head] + TRUNCATION_MARKER.format(omitted) + tail
-
-
-def clip(text: str, limit: int) -> str:
-    capped = CappedText(limit)
-    capped.add(text)
-    return capped.text()
 
 
 class Capture(io.TextIOBase):
@@ -161,7 +116,7 @@ class Worker:
         self.lock = _thread.allocate_lock()  # guards buffers and decoders (shared with the pump)
         self.pipes = {1: out_read, 2: err_read}
         self.decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in (1, 2)}
-        self.buffers = {fd: CappedText(0) for fd in (1, 2)}
+        self.buffers = {fd: output.CappedText(0) for fd in (1, 2)}
         self.stdout = Capture(self, 1)
         self.stderr = Capture(self, 2)
         self.cells = 0
@@ -215,14 +170,14 @@ class Worker:
         with self.lock:
             for fd in (1, 2):
                 self.drain(fd)  # output written between executions is dropped
-                self.buffers[fd] = CappedText(max_chars)
+                self.buffers[fd] = output.CappedText(max_chars)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         results: list[str] = []
         error = None
         try:
             value = self.run(code)
             if value is not None:
-                results.append(clip(repr(value), max_chars))
+                results.append(output.clip(repr(value), max_chars))
         except BaseException as exc:  # the user's SystemExit and KeyboardInterrupt too
             error = describe(exc, max_chars)
         with self.lock:
@@ -269,8 +224,8 @@ def describe(exc: BaseException, max_chars: int) -> "dict[str, str]":
     text = "".join(traceback.format_exception(type(exc), exc, tb))
     return {
         "name": type(exc).__name__,
-        "value": clip(value, max_chars),
-        "traceback": clip(text, max_chars),
+        "value": output.clip(value, max_chars),
+        "traceback": output.clip(text, max_chars),
     }
 
 
@@ -328,6 +283,19 @@ def add_site_dir(path: str) -> None:
                 sys.path.append(entry)
 
 
+def load_output(directory: str) -> None:
+    """Run the compiled output.py found in `directory` into the `output` module.
+
+    codehelm is not importable in the sandbox, so the host compiles output.py beside the
+    worker. Executing its code object into a module of our own keeps it off sys.path and
+    out of sys.modules (user code cannot import it) and costs no import machinery.
+    """
+    with open(os.path.join(directory, OUTPUT_FILE), "rb") as handle:
+        handle.seek(16)  # the .pyc header (PEP 552); the same interpreter wrote it
+        code = marshal.load(handle)
+    exec(code, output.__dict__)
+
+
 def install_site_builtins() -> None:
     """exit(), quit(), help() and copyright, which `site` would add (we run with -S)."""
     builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
@@ -337,6 +305,7 @@ def install_site_builtins() -> None:
 
 
 def main(argv: "list[str]") -> None:
+    load_output(os.path.dirname(__file__))
     # The sandbox interrupts a timed-out cell with SIGINT to collect its partial output.
     _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     if "linecache" not in sys.modules:

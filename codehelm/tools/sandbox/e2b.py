@@ -34,13 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from codehelm.errors import BadInputError, MissingAPIKeyError, SandboxError
 from codehelm.messages import Execution, ExecutionError
-from codehelm.tools.sandbox._worker import CappedText, clip
 from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileInfo, FileStore
+from codehelm.tools.sandbox.output import CappedText, clip
 
 if TYPE_CHECKING:
     from e2b_code_interpreter import AsyncSandbox
     from e2b_code_interpreter.models import Context
     from e2b_code_interpreter.models import Execution as E2BExecution
+
 
 __all__ = ["DEFAULT_WORKSPACE", "E2BFiles", "E2BSandbox", "execution_from_e2b"]
 

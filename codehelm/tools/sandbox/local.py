@@ -1,14 +1,18 @@
 """`LocalSandbox`: stateful Python execution in a persistent worker process on this machine.
 
 By default every sandbox process (the worker and each shell command) runs under bubblewrap
-(see `isolation.py`): its own user, pid, network, IPC, UTS and mount namespaces, uid 1000
+(see `bwrap.py`): its own user, pid, network, IPC, UTS and mount namespaces, uid 1000
 without capabilities, a seccomp filter, a read-only view of the system and the Python
 runtime, a private /tmp, and the workspace as the only writable host directory, mounted at
 its own path. Resource limits (`ResourceLimits`) are applied to every process before it runs
 anything. `isolation="none"` runs the worker as a plain child process instead: process
 isolation only, not a security boundary, for development on machines without bubblewrap.
 
-`_launch_argv` is the single place where the command line of a sandbox process is built.
+This module puts the sandbox together from parts with one job each: `bwrap.py` (command
+line and mounts), `seccomp.py` (the syscall filter), `limits.py` and `cgroup.py` (resource
+limits), `process.py` (killing and awaiting processes), `workspace.py` (the file API) and
+`_worker.py` (the interpreter inside). `_launch_argv` is the single place where the
+command line of a sandbox process is built.
 """
 
 from __future__ import annotations
@@ -16,39 +20,56 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import errno
 import json
 import logging
 import marshal
 import os
-import select
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.messages import Execution, ExecutionError
-from codehelm.tools.sandbox import isolation as iso
-from codehelm.tools.sandbox._worker import HEADER, CappedText
-from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileInfo, FileStore
-from codehelm.tools.sandbox.limits import ProcessCgroup, ResourceLimits, apply_rlimits
+from codehelm.tools.sandbox._worker import HEADER
+from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore
+from codehelm.tools.sandbox.bwrap import (
+    INSTALL_HINT,
+    WORKER_PATH,
+    bwrap_argv,
+    bwrap_path,
+    bwrap_problem,
+    python_mounts,
+    site_dirs,
+    worker_file,
+)
+from codehelm.tools.sandbox.cgroup import ProcessCgroup
+from codehelm.tools.sandbox.limits import ResourceLimits, apply_rlimits
+from codehelm.tools.sandbox.output import CappedText
+from codehelm.tools.sandbox.process import (
+    ProcessHandle,
+    children_of,
+    kill_group,
+    process_tree,
+    read_to_eof,
+    stderr_of,
+    wait_exit,
+)
+from codehelm.tools.sandbox.seccomp import seccomp_pipe
+from codehelm.tools.sandbox.workspace import WorkspaceFiles, confine
 
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 30.0  # seconds for a fresh interpreter to say it is ready
 INTERRUPT_GRACE = 0.25  # seconds a timed-out cell gets to report its partial output
 STOP_TIMEOUT = 5.0  # seconds to wait for a killed process group to be reaped
-EXIT_POLL = 0.05  # seconds between checks for an exit that `Process.wait()` misses
-GONE_POLL = 0.002  # seconds between checks that a killed sandbox's processes are gone
 PIPE_GRACE = 0.5  # seconds to collect output still buffered after a command ends
 LOST_STATE = "the interpreter was restarted and earlier variables are lost"
 Isolation = Literal["bwrap", "none"]
@@ -63,38 +84,7 @@ def _warn_once(key: str, message: str) -> None:
         logger.warning(message)
 
 
-# -- processes --------------------------------------------------------------------------
-
-
-class _Pid:
-    """A process we may have to kill later, held by a pidfd where the kernel has them.
-
-    A pidfd names exactly one process, so a kill after it died can never hit another
-    process that reused its pid.
-    """
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.fd: int | None = None
-        with contextlib.suppress(AttributeError, OSError):
-            self.fd = os.pidfd_open(pid)
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-            if self.fd is not None:
-                signal.pidfd_send_signal(self.fd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-
-    def exited(self) -> bool:
-        if self.fd is not None:
-            return bool(select.select([self.fd], [], [], 0)[0])  # readable once it exited
-        return not iso.pid_alive(self.pid)
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+# -- what a sandbox owns ----------------------------------------------------------------
 
 
 @dataclass
@@ -102,15 +92,9 @@ class _Resources:
     """Everything that must die or go when the sandbox does; shared with the finalizer."""
 
     groups: set[int] = field(default_factory=set)  # process groups we lead (our children)
-    inits: dict[int, _Pid] = field(default_factory=dict)  # each sandbox's pid 1, by host pid
+    inits: dict[int, ProcessHandle] = field(default_factory=dict)  # sandboxes' pid 1s, by host pid
     cgroup: ProcessCgroup | None = None
     workspace: Path | None = None  # removed at the end if we created it
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the process group led by `pid` (processes we start lead their own)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def _cleanup(resources: _Resources) -> None:
@@ -120,14 +104,13 @@ def _cleanup(resources: _Resources) -> None:
     including daemons that left the process group (setsid, double fork).
     """
     for pid in list(resources.groups):
-        _kill_group(pid)
+        kill_group(pid)
     resources.groups.clear()
     for init in resources.inits.values():
         init.kill()
     deadline = time.monotonic() + STOP_TIMEOUT
     for init in resources.inits.values():
-        while not init.exited() and time.monotonic() < deadline:
-            time.sleep(GONE_POLL)
+        init.wait_exited_by(deadline)
         init.close()
     resources.inits.clear()
     if resources.cgroup is not None:
@@ -145,167 +128,6 @@ class _Started:
 
     proc: asyncio.subprocess.Process
     init: int | None
-
-
-# -- files ------------------------------------------------------------------------------
-
-
-def _confine(root: Path, path: str) -> Path:
-    """Resolve `path` (relative to `root`, or absolute) and refuse anything outside `root`.
-
-    Symlinks are resolved first, so a link pointing outside the workspace is refused too.
-    """
-    if "\x00" in path:
-        raise BadInputError(f"invalid path (NUL byte): {path!r}")
-    candidate = Path(path)
-    try:
-        full = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    except (OSError, RuntimeError) as exc:  # e.g. a symlink loop
-        raise BadInputError(f"cannot resolve path {path!r}: {exc}") from exc
-    if not full.is_relative_to(root):
-        raise BadInputError(f"path is outside the sandbox workspace: {path!r}")
-    return full
-
-
-def _open_beneath(root: Path, full: Path, flags: int, *, parents: bool = False) -> int:
-    """Open `full` (already confined) walking down from `root` without following symlinks.
-
-    `_confine` resolved every symlink, so one met here was planted after the check, by
-    code racing us: refuse it (ELOOP) rather than follow it out of the workspace.
-    """
-    parts = full.relative_to(root).parts
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts[:-1]:
-            step = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-            try:
-                child = _open_at(fd, part, step)
-            except FileNotFoundError:
-                if not parents:
-                    raise
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o777, dir_fd=fd)
-                child = _open_at(fd, part, step)
-            os.close(fd)
-            fd = child
-        if not parts:
-            return os.dup(fd)
-        return _open_at(fd, parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC)
-    finally:
-        os.close(fd)
-
-
-def _open_at(directory: int, name: str, flags: int) -> int:
-    try:
-        return os.open(name, flags, 0o666, dir_fd=directory)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(directory, name):
-            raise OSError(errno.ELOOP, "symlink in the path", name) from exc
-        raise
-
-
-def _is_link(directory: int, name: str) -> bool:
-    try:
-        return stat.S_ISLNK(os.lstat(name, dir_fd=directory).st_mode)
-    except OSError:
-        return False
-
-
-class WorkspaceFiles:
-    """The sandbox workspace as a `FileStore`. Every path is confined to the workspace root.
-
-    Paths are resolved and checked, then opened component by component without following
-    symlinks, so code in the sandbox swapping a directory for a symlink mid-call cannot
-    redirect a read or write outside the workspace.
-    """
-
-    def __init__(self, root: Path, is_open: Callable[[], bool]) -> None:
-        self.root = root
-        self._is_open = is_open
-
-    def _path(self, path: str) -> Path:
-        if not self._is_open():
-            raise SandboxError("the sandbox is closed")
-        return _confine(self.root, path)
-
-    async def read(self, path: str) -> str:
-        """Read a text file as UTF-8; undecodable bytes become U+FFFD."""
-        data = await self.read_bytes(path)
-        return data.decode("utf-8", errors="replace")
-
-    async def read_bytes(self, path: str) -> bytes:
-        full = self._path(path)
-
-        def read() -> bytes:
-            with os.fdopen(_open_beneath(self.root, full, os.O_RDONLY), "rb") as handle:
-                return handle.read()
-
-        try:
-            return await asyncio.to_thread(read)
-        except FileNotFoundError:
-            raise BadInputError(f"no such file in the sandbox workspace: {path}") from None
-        except IsADirectoryError:
-            raise BadInputError(f"is a directory, not a file: {path}") from None
-        except OSError as exc:
-            raise _refused(path, exc) from None
-
-    async def write(self, path: str, data: str | bytes) -> None:
-        """Write a file, creating parent directories. `str` is written as UTF-8."""
-        full = self._path(path)
-        if full == self.root:
-            raise BadInputError(f"cannot write to the workspace root: {path!r}")
-        payload = data.encode("utf-8") if isinstance(data, str) else data
-
-        def write() -> None:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            with os.fdopen(_open_beneath(self.root, full, flags, parents=True), "wb") as handle:
-                handle.write(payload)
-
-        try:
-            await asyncio.to_thread(write)
-        except IsADirectoryError:
-            raise BadInputError(f"is a directory, not a file: {path}") from None
-        except (FileExistsError, NotADirectoryError) as exc:
-            raise BadInputError(f"cannot write {path}: {exc}") from None
-        except OSError as exc:
-            raise _refused(path, exc) from None
-
-    async def list(self, path: str = ".") -> list[FileInfo]:
-        """Entries directly inside a directory (not recursive), sorted by path."""
-        full = self._path(path)
-
-        def scan() -> list[FileInfo]:
-            fd = _open_beneath(self.root, full, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                infos = []
-                with os.scandir(fd) as entries:
-                    for entry in entries:
-                        stat = entry.stat(follow_symlinks=False)
-                        infos.append(
-                            FileInfo(
-                                path=(full / entry.name).relative_to(self.root).as_posix(),
-                                is_dir=entry.is_dir(follow_symlinks=False),
-                                size=stat.st_size,
-                            )
-                        )
-            finally:
-                os.close(fd)
-            return sorted(infos, key=lambda info: info.path)
-
-        try:
-            return await asyncio.to_thread(scan)
-        except FileNotFoundError:
-            raise BadInputError(f"no such directory in the sandbox workspace: {path}") from None
-        except NotADirectoryError:
-            raise BadInputError(f"not a directory: {path}") from None
-        except OSError as exc:
-            raise _refused(path, exc) from None
-
-
-def _refused(path: str, exc: OSError) -> BadInputError:
-    if exc.errno == errno.ELOOP:
-        return BadInputError(f"path is outside the sandbox workspace (symlink): {path!r}")
-    return BadInputError(f"cannot access {path}: {exc.strerror or exc}")
 
 
 # -- the worker -------------------------------------------------------------------------
@@ -326,7 +148,7 @@ class _Worker:
         if self.init is None:
             return self.proc.pid
         if self._pid is None:
-            children = iso.children_of(self.init)
+            children = children_of(self.init)
             self._pid = children[0] if children else None
         return self._pid
 
@@ -437,14 +259,14 @@ class LocalSandbox(ClosesOnExit):
 
     @staticmethod
     def _check_bwrap() -> None:
-        problem = iso.bwrap_problem()
+        problem = bwrap_problem()
         if problem is None:
             try:
-                iso.python_mounts()
+                python_mounts()
             except OSError as exc:
                 problem = str(exc)
         if problem is not None:
-            raise SandboxError(f"cannot isolate the sandbox: {problem}. {iso.INSTALL_HINT}")
+            raise SandboxError(f"cannot isolate the sandbox: {problem}. {INSTALL_HINT}")
 
     # -- starting processes -------------------------------------------------------------
 
@@ -460,10 +282,10 @@ class LocalSandbox(ClosesOnExit):
         """The argv that starts `inner` (the worker or a shell command) in the sandbox."""
         if not self._isolated:
             return list(inner)
-        bwrap = iso.bwrap_path()
+        bwrap = bwrap_path()
         if bwrap is None:
-            raise SandboxError(f"bubblewrap disappeared. {iso.INSTALL_HINT}")
-        return iso.bwrap_argv(
+            raise SandboxError(f"bubblewrap disappeared. {INSTALL_HINT}")
+        return bwrap_argv(
             inner,
             bwrap=bwrap,
             workspace=self.workspace,
@@ -489,7 +311,7 @@ class LocalSandbox(ClosesOnExit):
         self._ensure_cgroup()
         info_read, info_write = os.pipe()
         block_read, block_write = os.pipe()
-        seccomp = iso.seccomp_pipe()
+        seccomp = seccomp_pipe()
         child_fds = [fd for fd in (info_write, block_read, seccomp) if fd is not None]
         try:
             argv = self._launch_argv(
@@ -511,7 +333,7 @@ class LocalSandbox(ClosesOnExit):
             init = await self._hold(proc, info_read)
         except BaseException:  # e.g. cancelled: the sandbox must not start unwatched
             if proc.pid in self._resources.groups:  # not yet reaped by `_abort`
-                _kill_group(proc.pid)  # its pid 1 is in the group: the namespace dies too
+                kill_group(proc.pid)  # its pid 1 is in the group: the namespace dies too
                 self._resources.groups.discard(proc.pid)
             raise
         finally:
@@ -542,17 +364,17 @@ class LocalSandbox(ClosesOnExit):
     async def _hold(self, proc: asyncio.subprocess.Process, info_read: int) -> int:
         """Learn the host pid of the blocked sandbox's pid 1 and put its limits on it."""
         try:
-            info = json.loads(await _read_to_eof(info_read, START_TIMEOUT))
+            info = json.loads(await read_to_eof(info_read, START_TIMEOUT))
             init = int(info["child-pid"])
         except (TimeoutError, ValueError, KeyError, TypeError) as exc:
             await self._abort(proc)
-            detail = await _stderr_of(proc)
+            detail = await stderr_of(proc, PIPE_GRACE)
             raise SandboxError(
                 "bubblewrap failed to start the sandbox"
                 + (f": {detail[-2000:]}" if detail else "")
-                + f". {iso.INSTALL_HINT}"
+                + f". {INSTALL_HINT}"
             ) from exc
-        self._resources.inits[init] = _Pid(init)
+        self._resources.inits[init] = ProcessHandle(init)
         cgroup = self._resources.cgroup
 
         def limit() -> None:
@@ -586,16 +408,16 @@ class LocalSandbox(ClosesOnExit):
 
     async def _abort(self, proc: asyncio.subprocess.Process, init: int | None = None) -> None:
         """Kill a sandbox process (and its pid namespace) and wait until it is gone."""
-        _kill_group(proc.pid)
+        kill_group(proc.pid)
         if init is not None and init in self._resources.inits:
             self._resources.inits[init].kill()
-        await _wait_exit(proc, STOP_TIMEOUT)
+        await wait_exit(proc, STOP_TIMEOUT)
         self._resources.groups.discard(proc.pid)
         if init is not None:
-            pid = self._resources.inits.pop(init, None)
-            if pid is not None:
-                await _wait_gone(pid, STOP_TIMEOUT)
-                pid.close()
+            handle = self._resources.inits.pop(init, None)
+            if handle is not None:
+                await handle.wait_exited(STOP_TIMEOUT)
+                handle.close()
 
     # -- the worker ---------------------------------------------------------------------
 
@@ -603,9 +425,9 @@ class LocalSandbox(ClosesOnExit):
         # -S: no site module (fast start; the worker adds site-packages itself); -P: neither
         # the script's dir nor cwd is put on sys.path (the worker adds the workspace itself);
         # -B: no .pyc files.
-        script = iso.WORKER_PATH if self._isolated else iso.worker_file()
+        script = WORKER_PATH if self._isolated else worker_file()
         inner = [sys.executable, "-S", "-P", "-B", script]
-        for directory in iso.site_dirs():
+        for directory in site_dirs():
             inner += ["--site", directory]
         started = await self._spawn(inner, cwd=self.workspace, stdin=asyncio.subprocess.PIPE)
         worker = _Worker(started)
@@ -613,7 +435,7 @@ class LocalSandbox(ClosesOnExit):
             hello = await asyncio.wait_for(worker.receive(), START_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             await self._stop(worker)
-            detail = await _stderr_of(worker.proc)
+            detail = await stderr_of(worker.proc, PIPE_GRACE)
             reason = "timed out" if isinstance(exc, TimeoutError) else "failed"
             raise SandboxError(
                 f"the sandbox's Python worker {reason} to start"
@@ -776,7 +598,7 @@ class LocalSandbox(ClosesOnExit):
         limit = self.timeout if timeout is None else timeout
         if limit <= 0:
             raise BadInputError(f"timeout must be positive, got {limit}")
-        workdir = _confine(self.workspace, cwd or ".")
+        workdir = confine(self.workspace, cwd or ".")
         if not workdir.is_dir():
             raise BadInputError(f"not a directory in the sandbox workspace: {cwd}")
         started = time.perf_counter()
@@ -791,7 +613,7 @@ class LocalSandbox(ClosesOnExit):
             asyncio.ensure_future(_pump(proc.stderr, err)),
         }
         try:
-            exit_code = await _wait_exit(proc, limit)
+            exit_code = await wait_exit(proc, limit)
         finally:
             await self._abort(proc, launched.init)
             # Output still in the pipes arrives until every writer is gone; without a pid
@@ -819,9 +641,9 @@ class LocalSandbox(ClosesOnExit):
         """Host pids of every live process of this sandbox (bwrap, worker, its children)."""
         pids: set[int] = set()
         for leader in list(self._resources.groups):
-            pids.update(iso.process_tree(leader))
+            pids.update(process_tree(leader))
         for init in list(self._resources.inits):
-            pids.update(iso.process_tree(init))
+            pids.update(process_tree(init))
         return sorted(pids)
 
     def _check_open(self) -> None:
@@ -856,60 +678,6 @@ def _describe_exit(code: int | None, isolated: bool, limits: ResourceLimits) -> 
     if signum == signal.SIGXCPU and limits.cpu_seconds is not None:
         return f"was killed by signal {name} (CPU time limit of {limits.cpu_seconds} s exceeded)"
     return f"was killed by signal {name}"
-
-
-async def _read_to_eof(fd: int, timeout: float) -> bytes:
-    """Everything written to pipe `fd` until its last writer closes it; closes `fd`."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    pipe = os.fdopen(fd, "rb", buffering=0)
-    try:
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-    except BaseException:
-        pipe.close()
-        raise
-    try:
-        return await asyncio.wait_for(reader.read(), timeout)
-    finally:
-        transport.close()
-
-
-async def _stderr_of(proc: asyncio.subprocess.Process) -> str:
-    assert proc.stderr is not None
-    try:
-        output = await asyncio.wait_for(proc.stderr.read(), PIPE_GRACE)
-    except (TimeoutError, ValueError):
-        output = b""
-    return output.decode(errors="replace").strip()
-
-
-async def _wait_gone(pid: _Pid, timeout: float) -> None:
-    """Wait until a killed sandbox pid 1 has exited (its whole pid namespace is dead then)."""
-    deadline = time.monotonic() + timeout
-    while not pid.exited() and time.monotonic() < deadline:
-        await asyncio.sleep(GONE_POLL)
-
-
-async def _wait_exit(proc: asyncio.subprocess.Process, timeout: float) -> int | None:
-    """The exit code, or None if the process is still running after `timeout` seconds.
-
-    `Process.wait()` also waits for the process's pipes to close, which a background
-    child holding them can delay indefinitely; `returncode` is set at exit, so poll it.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    waiting = asyncio.ensure_future(proc.wait())
-    try:
-        while proc.returncode is None:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return None
-            await asyncio.wait({waiting}, timeout=min(remaining, EXIT_POLL))
-        return proc.returncode
-    finally:
-        waiting.cancel()
 
 
 async def _first_of(*futures: asyncio.Future[Any], timeout: float) -> set[asyncio.Future[Any]]:

@@ -1,4 +1,4 @@
-"""Bubblewrap isolation for `LocalSandbox`: the mount plan, the namespaces and a seccomp filter.
+"""Bubblewrap isolation for `LocalSandbox`: the command line, its namespaces and mount plan.
 
 Every sandbox process (the worker and each shell command) starts as
 
@@ -35,7 +35,7 @@ kernel-facing ones a sandbox has no use for (bpf, perf_event_open, userfaultfd, 
 io_uring, kexec, modules, syslog, open_by_handle_at), and chmod/open/mknod with S_ISUID or
 S_ISGID. clone3 and openat2 fail with ENOSYS so libc falls back to clone and openat, whose
 arguments the filter can inspect. Syscalls of a foreign ABI (x32, i386 on x86_64) kill
-the process.
+the process. The filter itself is assembled in `seccomp.py`.
 """
 
 from __future__ import annotations
@@ -44,22 +44,25 @@ import atexit
 import contextlib
 import functools
 import os
-import platform
 import py_compile
 import shutil
 import site
-import struct
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from codehelm.tools.sandbox._worker import OUTPUT_FILE
+from codehelm.tools.sandbox.seccomp import seccomp_pipe
+
 SANDBOX_UID = 1000
 SANDBOX_GID = 1000
 HOSTNAME = "sandbox"
 WORKER_SOURCE = Path(__file__).with_name("_worker.py")
-WORKER_PATH = "/opt/codehelm/worker.pyc"  # where the compiled worker is mounted
+OUTPUT_SOURCE = Path(__file__).with_name("output.py")  # loaded by the worker at start
+WORKER_DIR = "/opt/codehelm"  # where the compiled worker and output.py are mounted
+WORKER_PATH = f"{WORKER_DIR}/worker.pyc"
 PROBE_TIMEOUT = 15.0
 
 INSTALL_HINT = (
@@ -227,8 +230,9 @@ def runtime_dir() -> str:
     """This process's private directory of what sandboxes mount from it (made once).
 
     etc/: the sandbox's /etc (generated passwd, group, hosts, hostname; copies of
-    ETC_ENTRIES); empty/: mounted over hidden /proc directories; worker.pyc: the worker,
-    compiled once here so no sandbox spends its start compiling it.
+    ETC_ENTRIES); empty/: mounted over hidden /proc directories; worker/: worker.pyc and
+    the output.pyc it loads, compiled once here so no sandbox spends its start compiling
+    them, and mounted as WORKER_DIR.
     """
     global _runtime_dir
     if _runtime_dir is not None and os.path.isdir(_runtime_dir):
@@ -256,9 +260,10 @@ def runtime_dir() -> str:
                 handle.write(text)
             os.chmod(path, 0o644)
         os.mkdir(os.path.join(directory, "empty"), 0o555)
-        py_compile.compile(
-            str(WORKER_SOURCE), cfile=os.path.join(directory, "worker.pyc"), doraise=True
-        )
+        worker = os.path.join(directory, "worker")
+        os.mkdir(worker, 0o755)
+        for script, compiled in ((WORKER_SOURCE, "worker.pyc"), (OUTPUT_SOURCE, OUTPUT_FILE)):
+            py_compile.compile(str(script), cfile=os.path.join(worker, compiled), doraise=True)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -269,7 +274,29 @@ def runtime_dir() -> str:
 
 def worker_file() -> str:
     """The compiled worker on the host (run directly under isolation="none")."""
-    return os.path.join(runtime_dir(), "worker.pyc")
+    return os.path.join(runtime_dir(), "worker", "worker.pyc")
+
+
+def _process_isolation(*, network: bool) -> list[str]:
+    """bwrap arguments for the namespaces, identity and privileges of a sandbox's processes."""
+    return [
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        *(() if network else ("--unshare-net",)),
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_GID),
+        "--hostname",
+        HOSTNAME,
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+    ]
 
 
 def bwrap_argv(
@@ -293,22 +320,7 @@ def bwrap_argv(
     """
     argv = [
         bwrap,
-        "--unshare-user",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-        *(() if network else ("--unshare-net",)),
-        "--uid",
-        str(SANDBOX_UID),
-        "--gid",
-        str(SANDBOX_GID),
-        "--hostname",
-        HOSTNAME,
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
+        *_process_isolation(network=network),
         # The private /tmp first: a Python runtime (a virtualenv in a checkout) may live under
         # /tmp, and its read-only bind must land on top of the tmpfs, not under it.
         *("--dev", "/dev"),
@@ -325,7 +337,7 @@ def bwrap_argv(
     for path in read_only_paths:  # after /tmp: they may lie under it
         argv += ["--ro-bind", path, path]
     argv += [
-        *("--ro-bind", os.path.join(runtime, "worker.pyc"), WORKER_PATH),
+        *("--ro-bind", os.path.join(runtime, "worker"), WORKER_DIR),
         *("--bind", str(workspace), str(workspace)),
         *("--remount-ro", "/"),  # the root itself: only /tmp, /dev/shm, the workspace are rw
         *("--chdir", cwd),
@@ -334,205 +346,6 @@ def bwrap_argv(
         if fd is not None:
             argv += [flag, str(fd)]
     return [*argv, "--", *inner]
-
-
-# -- seccomp ----------------------------------------------------------------------------
-
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-# Syscalls that fail with EPERM, by architecture.
-_BLOCKED = {
-    "x86_64": {
-        "unshare": 272,
-        "setns": 308,
-        "mount": 165,
-        "umount2": 166,
-        "pivot_root": 155,
-        "chroot": 161,
-        "acct": 163,
-        "swapon": 167,
-        "swapoff": 168,
-        "reboot": 169,
-        "init_module": 175,
-        "delete_module": 176,
-        "quotactl": 179,
-        "kexec_load": 246,
-        "add_key": 248,
-        "request_key": 249,
-        "keyctl": 250,
-        "perf_event_open": 298,
-        "name_to_handle_at": 303,
-        "open_by_handle_at": 304,
-        "finit_module": 313,
-        "kexec_file_load": 320,
-        "bpf": 321,
-        "userfaultfd": 323,
-        "syslog": 103,
-    },
-    "aarch64": {
-        "unshare": 97,
-        "setns": 268,
-        "mount": 40,
-        "umount2": 39,
-        "pivot_root": 41,
-        "chroot": 51,
-        "acct": 89,
-        "swapon": 224,
-        "swapoff": 225,
-        "reboot": 142,
-        "init_module": 105,
-        "delete_module": 106,
-        "quotactl": 60,
-        "kexec_load": 104,
-        "add_key": 217,
-        "request_key": 218,
-        "keyctl": 219,
-        "perf_event_open": 241,
-        "name_to_handle_at": 264,
-        "open_by_handle_at": 265,
-        "finit_module": 273,
-        "kexec_file_load": 294,
-        "bpf": 280,
-        "userfaultfd": 282,
-        "syslog": 116,
-    },
-}
-# The same number on every architecture (the unified syscall table).
-_BLOCKED_COMMON = {
-    "io_uring_setup": 425,
-    "io_uring_enter": 426,
-    "io_uring_register": 427,
-    "open_tree": 428,
-    "move_mount": 429,
-    "fsopen": 430,
-    "fsconfig": 431,
-    "fsmount": 432,
-    "fspick": 433,
-    "mount_setattr": 442,
-}
-_CLONE = {"x86_64": 56, "aarch64": 220}
-_CLONE3 = 435
-_OPENAT2 = 437
-# Syscalls that take a file mode: (number, index of the mode argument, index of the open
-# flags argument or None). Setting S_ISUID/S_ISGID fails, so nothing the sandbox writes
-# to the workspace can become a set-user-ID program on the host (as root, its files
-# belong to host uid 0).
-_MODE_SYSCALLS = {
-    "x86_64": [
-        (2, 2, 1),  # open(path, flags, mode)
-        (257, 3, 2),  # openat(dirfd, path, flags, mode)
-        (85, 1, None),  # creat(path, mode)
-        (90, 1, None),  # chmod(path, mode)
-        (91, 1, None),  # fchmod(fd, mode)
-        (268, 2, None),  # fchmodat(dirfd, path, mode)
-        (452, 2, None),  # fchmodat2(dirfd, path, mode, flags)
-        (133, 1, None),  # mknod(path, mode, dev)
-        (259, 2, None),  # mknodat(dirfd, path, mode, dev)
-    ],
-    "aarch64": [
-        (56, 3, 2),  # openat
-        (52, 1, None),  # fchmod
-        (53, 2, None),  # fchmodat
-        (452, 2, None),  # fchmodat2
-        (33, 2, None),  # mknodat
-    ],
-}
-_SET_ID_BITS = 0o6000
-_O_CREAT_OR_TMPFILE = 0o100 | 0o20000000
-# CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
-_CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000
-_CLONE_NAMESPACES |= 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080
-_X32_BIT = 0x40000000
-
-_LD_ABS_W = 0x20  # BPF_LD | BPF_W | BPF_ABS
-_JEQ = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
-_JGE = 0x35  # BPF_JMP | BPF_JGE | BPF_K
-_JSET = 0x45  # BPF_JMP | BPF_JSET | BPF_K
-_RET = 0x06  # BPF_RET | BPF_K
-_ALLOW = 0x7FFF0000
-_KILL_PROCESS = 0x80000000
-_ERRNO = 0x00050000
-_EPERM, _ENOSYS = 1, 38
-
-
-_Insn = tuple[int, int | str, int | str, int]  # code, jump if true, jump if false, k
-
-
-def _arg(index: int) -> int:
-    """Offset of the low 32 bits of syscall argument `index` in `struct seccomp_data`."""
-    return 16 + 8 * index
-
-
-@functools.cache
-def seccomp_program() -> bytes | None:
-    """The filter as raw `struct sock_filter` records, or None on unsupported machines."""
-    arch = platform.machine()
-    if arch not in _AUDIT_ARCH or sys.byteorder != "little":
-        return None
-    blocked = sorted({*_BLOCKED[arch].values(), *_BLOCKED_COMMON.values()})
-    # Jump targets may be labels, resolved once the layout is known.
-    prog: list[_Insn] = [
-        (_LD_ABS_W, 0, 0, 4),  # seccomp_data.arch
-        (_JEQ, 1, 0, _AUDIT_ARCH[arch]),
-        (_RET, 0, 0, _KILL_PROCESS),
-        (_LD_ABS_W, 0, 0, 0),  # seccomp_data.nr
-    ]
-    if arch == "x86_64":
-        prog.append((_JGE, "kill", 0, _X32_BIT))
-    prog += [(_JEQ, "eperm", 0, nr) for nr in blocked]
-    prog += [
-        (_JEQ, "enosys", 0, _CLONE3),
-        (_JEQ, "enosys", 0, _OPENAT2),  # its mode is behind a pointer; libc falls back
-        (_JEQ, "clone", 0, _CLONE[arch]),
-    ]
-    checks: list[tuple[str, list[_Insn]]] = []
-    for nr, mode, flags in _MODE_SYSCALLS[arch]:
-        label = f"mode{nr}"
-        prog.append((_JEQ, label, 0, nr))
-        body: list[_Insn] = []
-        if flags is not None:  # open/openat: the mode only counts when creating
-            body += [(_LD_ABS_W, 0, 0, _arg(flags)), (_JSET, 1, 0, _O_CREAT_OR_TMPFILE)]
-            body.append((_RET, 0, 0, _ALLOW))
-        body += [(_LD_ABS_W, 0, 0, _arg(mode)), (_JSET, "eperm", 0, _SET_ID_BITS)]
-        body.append((_RET, 0, 0, _ALLOW))
-        checks.append((label, body))
-    prog.append((_RET, 0, 0, _ALLOW))
-    labels: dict[str, int] = {}
-    checks.append(("clone", [(_LD_ABS_W, 0, 0, _arg(0)), (_JSET, "eperm", 0, _CLONE_NAMESPACES)]))
-    checks[-1][1].append((_RET, 0, 0, _ALLOW))
-    for label, body in checks:
-        labels[label] = len(prog)
-        prog += body
-    for label, action in (
-        ("enosys", _ERRNO | _ENOSYS),
-        ("eperm", _ERRNO | _EPERM),
-        ("kill", _KILL_PROCESS),
-    ):
-        labels[label] = len(prog)
-        prog.append((_RET, 0, 0, action))
-
-    def offset(index: int, target: int | str) -> int:
-        jump = target if isinstance(target, int) else labels[target] - index - 1
-        if not 0 <= jump <= 255:
-            raise ValueError("seccomp jump out of range")
-        return jump
-
-    return b"".join(
-        struct.pack("<HBBI", code, offset(i, jt), offset(i, jf), k)
-        for i, (code, jt, jf, k) in enumerate(prog)
-    )
-
-
-def seccomp_pipe() -> int | None:
-    """A pipe read end holding the seccomp program (bwrap reads it to EOF)."""
-    program = seccomp_program()
-    if program is None:
-        return None
-    read_end, write_end = os.pipe()
-    try:
-        os.write(write_end, program)  # far below the pipe buffer: never blocks
-    finally:
-        os.close(write_end)
-    return read_end
 
 
 # -- availability -----------------------------------------------------------------------
@@ -547,19 +360,7 @@ def bwrap_problem() -> str | None:
     true = shutil.which("true") or "/bin/true"
     argv = [
         bwrap,
-        "--unshare-user",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-net",
-        "--uid",
-        str(SANDBOX_UID),
-        "--gid",
-        str(SANDBOX_GID),
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
+        *_process_isolation(network=False),
         *system_mounts(),
         "--proc",
         "/proc",
@@ -588,49 +389,3 @@ def bwrap_problem() -> str | None:
         detail = result.stderr.decode(errors="replace").strip() or f"exit {result.returncode}"
         return f"bubblewrap could not create a sandbox ({detail})"
     return None
-
-
-# -- host-side process bookkeeping -----------------------------------------------------
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read().decode(errors="replace")
-    except OSError:
-        return None
-    return data.rsplit(")", 1)[1].split()  # the command name may contain spaces
-
-
-def pid_alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie waiting to be reaped counts as dead)."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
-def _children() -> dict[int, list[int]]:
-    """Parent pid -> live child pids, by one scan of /proc."""
-    children: dict[int, list[int]] = {}
-    with contextlib.suppress(OSError):
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            fields = _stat_fields(int(name))
-            if fields is not None and fields[0] not in ("Z", "X"):
-                children.setdefault(int(fields[1]), []).append(int(name))
-    return children
-
-
-def children_of(pid: int) -> list[int]:
-    return sorted(_children().get(pid, []))
-
-
-def process_tree(root: int) -> list[int]:
-    """`root` (if alive) and all its live descendants, as host pids."""
-    children = _children()
-    tree, frontier = [], [root]
-    while frontier:
-        pid = frontier.pop()
-        tree.append(pid)
-        frontier.extend(children.get(pid, ()))
-    return tree if pid_alive(root) else tree[1:]
