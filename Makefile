@@ -15,6 +15,7 @@ lint: setup
 	$(BIN)/ruff check codehelm tests examples benchmarks
 	$(BIN)/ruff format --check codehelm tests examples benchmarks
 	$(BIN)/mypy codehelm
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from codehelm.config import Settings
     from codehelm.errors import CodehelmError
     from codehelm.graphs.compose import agent_node, best_answer, by_mode, new_task, run_graph
-    from codehelm.graphs.solve import build_solve_graph
+    from codehelm.graphs.solve import build_solve_graph, create_solve_graph
     from codehelm.messages import (
         Answer,
         Budget,
@@ -42,6 +42,7 @@ _EXPORTS = {
     "new_task": "codehelm.graphs.compose",
     "run_graph": "codehelm.graphs.compose",
     "build_solve_graph": "codehelm.graphs.solve",
+    "create_solve_graph": "codehelm.graphs.solve",
     "Answer": "codehelm.messages",
     "Budget": "codehelm.messages",
     "CodeAction": "codehelm.messages",
@@ -88,6 +89,7 @@ __all__ = [
     "best_answer",
     "build_solve_graph",
     "by_mode",
+    "create_solve_graph",
     "make_model",
     "new_task",
     "resume",

@@ -86,7 +86,8 @@ def solve(
         typer.Option(help="Code/text steering: steer, plan, code, text, self-estimate."),
     ] = None,
     sandbox: Annotated[
-        str | None, typer.Option(help="Where code runs: local, or e2b (needs E2B_API_KEY).")
+        str | None,
+        typer.Option(help="Where code runs: local, e2b (needs E2B_API_KEY), or a registered name."),
     ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per run.")] = None,

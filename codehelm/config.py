@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from codehelm.agents.steerer import SteeringPolicy
 from codehelm.messages import Budget
+from codehelm.policy import SteeringPolicy
 
 
 class Settings(BaseSettings):
@@ -21,8 +20,9 @@ class Settings(BaseSettings):
         default="local/smollm2",
         description="litellm model string, 'local/smollm2' (embedded), or 'scripted:FILE.json'.",
     )
-    sandbox: Literal["local", "e2b"] = Field(
-        default="local", description="Where code runs: local, or e2b (needs E2B_API_KEY)."
+    sandbox: str = Field(
+        default="local",
+        description="Where code runs: local, e2b (needs E2B_API_KEY), or a registered name.",
     )
     e2b_api_key: str | None = Field(
         default=None,

@@ -19,7 +19,7 @@ from codehelm.messages import (
     Usage,
     Verdict,
 )
-from codehelm.tools.sandbox.snapshot import SnapshotRef
+from codehelm.snapshot_ref import SnapshotRef
 
 
 class Attempt(BaseModel):

@@ -33,7 +33,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (["solve", "2+2", "--model", "scripted:/no/such/file.json"], "script file not found"),
         (["solve", "   "], "the task is empty"),
         (["solve", "2+2", "--sandbox", "e2b"], "needs E2B_API_KEY"),
-        (["solve", "2+2", "--sandbox", "docker"], "invalid setting sandbox"),
+        (["solve", "2+2", "--sandbox", "docker"], "unknown sandbox 'docker'; known: e2b, local"),
         (["solve", "2+2", "--steer", "yolo"], "invalid setting steer"),
         (["solve", "2+2", "--max-steps", "0"], "invalid setting max_steps"),
         (["show", "abc123"], "no run 'abc123'"),

@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from codehelm.agents.steerer import SteeringPolicy, apply_policy
+from codehelm.agents.steerer import apply_policy
 from codehelm.errors import ModelOutputError
 from codehelm.messages import ErrorReport, Plan, PlanStep
 from codehelm.models import ModelClient
+from codehelm.policy import SteeringPolicy
 from codehelm.prompts import render
 from codehelm.state import SolveState
 

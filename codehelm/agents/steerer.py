@@ -21,11 +21,10 @@ from codehelm.agents.symbolic import analyse
 from codehelm.errors import ModelOutputError
 from codehelm.messages import Check, Guidance, Plan, PlanStep, Usage
 from codehelm.models import ModelClient
+from codehelm.policy import SteeringPolicy
 from codehelm.prompts import render
 from codehelm.state import Attempt, SolveState
 
-SteeringPolicy = Literal["steer", "plan", "code", "text", "self-estimate"]
-POLICIES: tuple[SteeringPolicy, ...] = ("steer", "plan", "code", "text", "self-estimate")
 Mode = Literal["code", "text"]
 
 

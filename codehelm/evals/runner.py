@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from codehelm.agents.steerer import SteeringPolicy
 from codehelm.config import Settings
 from codehelm.evals.tasks import EvalItem, check_answer, generate_items
+from codehelm.policy import SteeringPolicy
 from codehelm.runtime.batch import BatchRunner, Outcome
 from codehelm.runtime.runner import RunResult, solve
 from codehelm.selection import VoteWeights, weighted_vote

@@ -1,30 +1,32 @@
 """Parts for building your own graphs from codehelm's agents.
 
-graph = StateGraph(SolveState)
-graph.add_node("planner", agent_node("planner", Planner(model)))
-graph.add_node("coder", agent_node("coder", Coder(model)))
-...
-final = await run_graph(graph.compile(), "What is 2**100?")
+Start from a prebuilt graph and extend it, or wire agents from scratch:
+
+    graph = create_solve_graph(model, sandbox)          # an uncompiled StateGraph
+    graph.add_node("audit", agent_node("audit", my_audit))
+    ...
+    final = await run_graph(graph.compile(), "What is 2**100?")
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from codehelm.agents.base import Node, current_agent
+from codehelm.graphs.budget import budget_exceeded
 from codehelm.messages import Answer, Budget, Task, Verdict, new_id
-from codehelm.runtime.trace import current_agent
 from codehelm.state import SolveState
 
+Route = Callable[[SolveState], str]
+"""Picks the next node from the state."""
 
-class Node(Protocol):
-    """An agent: an async function (or callable object) from the state to a state update."""
-
-    def __call__(self, state: SolveState) -> Awaitable[dict[str, Any]]: ...
+FINISH = "finish"
 
 
 def agent_node(name: str, node: Node) -> Node:
@@ -42,6 +44,33 @@ def agent_node(name: str, node: Node) -> Node:
 
     run.__name__ = name
     return run
+
+
+def within_budget(route: Route) -> Route:
+    """The budget guard: `route`'s choice while the run is within its budget, else finish."""
+
+    def guarded(state: SolveState) -> str:
+        return FINISH if budget_exceeded(state.task.budget, state) else route(state)
+
+    guarded.__name__ = getattr(route, "__name__", "route")
+    return guarded
+
+
+def add_route(
+    graph: StateGraph[Any, Any, Any, Any], source: str, route: Route, targets: list[str]
+) -> None:
+    """Leave `source` by `route`, every choice guarded by the budget (so finish is a target)."""
+    graph.add_conditional_edges(source, within_budget(route), [*targets, FINISH])
+
+
+def to(node: str) -> Route:
+    """A route that always goes to `node` (the budget guard may still finish the run)."""
+
+    def route(state: SolveState) -> str:
+        return node
+
+    route.__name__ = f"to_{node}"
+    return route
 
 
 def by_mode(state: SolveState) -> str:
@@ -68,7 +97,7 @@ def new_task(prompt: str, *, run_id: str | None = None, budget: Budget | None = 
 
 
 async def run_graph(
-    graph: CompiledStateGraph, prompt: str, *, budget: Budget | None = None
+    graph: CompiledStateGraph[Any, Any, Any, Any], prompt: str, *, budget: Budget | None = None
 ) -> SolveState:
     """Run a compiled solve-shaped graph on `prompt` and return its final state."""
     task = new_task(prompt, budget=budget)

@@ -16,16 +16,17 @@ from langgraph.graph.state import CompiledStateGraph
 
 from codehelm.config import Settings
 from codehelm.graphs.solve import build_solve_graph
-from codehelm.runtime.runner import make_sandbox, model_for
+from codehelm.models import create_model
+from codehelm.tools.sandbox.registry import create_sandbox
 
 
 @asynccontextmanager
 async def solve(config: RunnableConfig) -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
     """The solve graph with a sandbox of its own, closed when the server is done with it."""
     settings = Settings()
-    async with make_sandbox(settings) as sandbox:
+    async with create_sandbox(settings) as sandbox:
         yield build_solve_graph(
-            model_for(settings),
+            create_model(settings),
             sandbox,
             policy=settings.steer,
             exec_timeout=settings.exec_timeout,

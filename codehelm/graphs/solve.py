@@ -1,33 +1,51 @@
 """The solve graph: plan, steer each step to code or text, verify, revise, answer.
 
-planner -> (code) coder -> executor -> verifier -> advance -> ... -> finish
-        -> (text) reasoner ------------^   | fail: revise (coder/reasoner), then replan
+    planner ─┬─ code ─> coder ─> executor ─┬─> verifier ─> [steerer] ─> advance
+             └─ text ─> reasoner ───────────────────────┘       fail: revise │      next step
+                                       coder / reasoner / planner <───────────┘   or finish
+    every route: over the budget ─> finish
+
+`create_solve_graph` returns the uncompiled `StateGraph`, so you can add nodes, edges,
+interrupts or a store before compiling; `build_solve_graph` compiles it as is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from codehelm.agents.base import Node
 from codehelm.agents.coder import Coder
 from codehelm.agents.executor import Executor
 from codehelm.agents.planner import Planner
 from codehelm.agents.reasoner import Reasoner
-from codehelm.agents.steerer import POLICIES, Steerer, SteeringPolicy
+from codehelm.agents.steerer import Steerer
 from codehelm.agents.verifier import Verifier
-from codehelm.graphs.compose import Node, agent_node, best_answer, by_mode
+from codehelm.graphs.budget import budget_exceeded
+from codehelm.graphs.compose import (
+    FINISH,
+    Route,
+    add_route,
+    agent_node,
+    best_answer,
+    by_mode,
+    to,
+)
 from codehelm.messages import Answer
 from codehelm.models import ModelClient
-from codehelm.runtime.budget import budget_exceeded
+from codehelm.policy import POLICIES, SteeringPolicy
 from codehelm.state import SolveState
 from codehelm.tools.sandbox.base import Sandbox
 
 AGENTS = ("planner", "coder", "reasoner", "executor", "verifier", "steerer")
+REVISE = ["coder", "reasoner", "planner"]  # where a failed attempt can go next
+
+SolveGraph = StateGraph[SolveState, None, SolveState, SolveState]
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
@@ -64,54 +82,54 @@ def _give_up_reason(state: SolveState) -> str:
     return f"gave up after {tries} failed attempts: {last}"
 
 
+class SolveOptions(TypedDict, total=False):
+    """Keyword options of `create_solve_graph` (and so of `build_solve_graph`)."""
+
+    verifier_sandbox: Sandbox | None
+    policy: SteeringPolicy
+    self_check: bool | None
+    exec_timeout: float
+    max_revisions: int
+    max_replans: int
+    snapshots: Path | None
+    nodes: Mapping[str, Node] | None
+
+
 class Routes:
-    """Where to go after each node. Every route checks the budget first."""
+    """Where to go after a node, within budget (the graph adds the budget guard)."""
 
     def __init__(self, *, max_revisions: int, max_replans: int) -> None:
         self.max_revisions = max_revisions
         self.max_replans = max_replans
 
-    def after_plan(self, state: SolveState) -> str:
-        return self._stop(state) or by_mode(state)
+    def code_to(self, node: str) -> Route:
+        """Run the program at `node` if there is one, else revise."""
 
-    def after_coder(self, state: SolveState) -> str:
-        return self._stop(state) or ("executor" if state.action else self._revise(state))
+        def has_code(state: SolveState) -> str:
+            return node if state.action is not None else self.revise(state)
 
-    def after_candidate(self, state: SolveState) -> str:
-        return self._stop(state) or "verifier"
+        return has_code
 
     def after_verdict(self, state: SolveState) -> str:
-        stop = self._stop(state)
-        if stop:
-            return stop
         assert state.verdict is not None
-        return self._revise(state) if state.verdict.outcome == "fail" else "advance"
+        return self.revise(state) if state.verdict.outcome == "fail" else "advance"
 
     def after_guidance(self, state: SolveState) -> str:
-        stop = self._stop(state)
-        if stop:
-            return stop
         assert state.guidance is not None
-        return "advance" if state.guidance.action == "answer" else self._revise(state)
+        return "advance" if state.guidance.action == "answer" else self.revise(state)
 
     def after_advance(self, state: SolveState) -> str:
-        if state.step is None:
-            return "finish"
-        return self._stop(state) or by_mode(state)
+        return FINISH if state.step is None else by_mode(state)
 
-    def _revise(self, state: SolveState) -> str:
+    def revise(self, state: SolveState) -> str:
         if len(state.attempts) <= self.max_revisions:
             return by_mode(state)
         if state.replans < self.max_replans:
             return "planner"
-        return "finish"
-
-    @staticmethod
-    def _stop(state: SolveState) -> str | None:
-        return "finish" if budget_exceeded(state.task.budget, state) else None
+        return FINISH
 
 
-def build_solve_graph(
+def create_solve_graph(
     model: ModelClient,
     sandbox: Sandbox,
     *,
@@ -121,21 +139,19 @@ def build_solve_graph(
     exec_timeout: float = 10.0,
     max_revisions: int = 3,
     max_replans: int = 1,
-    checkpointer: BaseCheckpointSaver[Any] | None = None,
     snapshots: Path | None = None,
     nodes: Mapping[str, Node] | None = None,
-) -> CompiledStateGraph[SolveState, None, SolveState, SolveState]:
-    """Compile the solve graph.
+) -> SolveGraph:
+    """The solve graph, not yet compiled: add nodes, edges or interrupts, then `.compile()`.
 
     `policy` steers steps between code and text; `self_check` (default: on with
     `steer`) has the verifier check answers with a model-written program.
     `snapshots` is a folder where the sandbox's state is saved after each execution.
-    `nodes` replaces agents by name (any of `AGENTS`) with your own async
-    functions of `SolveState`; they are wrapped with `agent_node` like the rest.
+    `nodes` replaces agents by name (any of `AGENTS`)
+    with your own async functions of `SolveState`, wrapped with `agent_node` like the rest.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown steering policy {policy!r}; choose one of {POLICIES}")
-    check_sandbox = verifier_sandbox if verifier_sandbox is not None else sandbox
     checking = policy == "steer" if self_check is None else self_check
     agents: dict[str, Node] = {
         "planner": Planner(model, policy=policy),
@@ -143,7 +159,9 @@ def build_solve_graph(
         "reasoner": Reasoner(model),
         "executor": Executor(sandbox, timeout=exec_timeout, snapshots=snapshots),
         "verifier": Verifier(
-            check_sandbox, timeout=exec_timeout, self_check_model=model if checking else None
+            verifier_sandbox or sandbox,
+            timeout=exec_timeout,
+            self_check_model=model if checking else None,
         ),
     }
     if policy == "steer":
@@ -152,27 +170,35 @@ def build_solve_graph(
     if unknown:
         raise ValueError(f"unknown solve agents {sorted(unknown)}; replaceable: {sorted(agents)}")
     agents.update(nodes or {})
-    routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
 
-    graph = StateGraph(SolveState)
+    graph: SolveGraph = StateGraph(SolveState)
     for name, node in agents.items():
         graph.add_node(name, agent_node(name, node))
     graph.add_node("advance", advance)
-    graph.add_node("finish", finish)
+    graph.add_node(FINISH, finish)
 
+    routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
     graph.add_edge(START, "planner")
-    graph.add_conditional_edges("planner", routes.after_plan, ["coder", "reasoner", "finish"])
-    graph.add_conditional_edges(
-        "coder", routes.after_coder, ["executor", "coder", "planner", "finish"]
-    )
-    graph.add_conditional_edges("executor", routes.after_candidate, ["verifier", "finish"])
-    graph.add_conditional_edges("reasoner", routes.after_candidate, ["verifier", "finish"])
-    revisions = ["advance", "coder", "reasoner", "planner", "finish"]
+    add_route(graph, "planner", by_mode, ["coder", "reasoner"])
+    add_route(graph, "coder", routes.code_to("executor"), ["executor", *REVISE])
+    add_route(graph, "executor", to("verifier"), ["verifier"])
+    add_route(graph, "reasoner", to("verifier"), ["verifier"])
     if "steerer" in agents:
-        graph.add_edge("verifier", "steerer")
-        graph.add_conditional_edges("steerer", routes.after_guidance, revisions)
+        add_route(graph, "verifier", to("steerer"), ["steerer"])
+        add_route(graph, "steerer", routes.after_guidance, ["advance", *REVISE])
     else:
-        graph.add_conditional_edges("verifier", routes.after_verdict, revisions)
-    graph.add_conditional_edges("advance", routes.after_advance, ["coder", "reasoner", "finish"])
-    graph.add_edge("finish", END)
-    return graph.compile(checkpointer=checkpointer)
+        add_route(graph, "verifier", routes.after_verdict, ["advance", *REVISE])
+    add_route(graph, "advance", routes.after_advance, ["coder", "reasoner"])
+    graph.add_edge(FINISH, END)
+    return graph
+
+
+def build_solve_graph(
+    model: ModelClient,
+    sandbox: Sandbox,
+    *,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    **options: Unpack[SolveOptions],
+) -> CompiledStateGraph[SolveState, None, SolveState, SolveState]:
+    """`create_solve_graph(model, sandbox, **options)`, compiled with `checkpointer`."""
+    return create_solve_graph(model, sandbox, **options).compile(checkpointer=checkpointer)

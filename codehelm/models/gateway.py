@@ -17,11 +17,9 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
+from codehelm.chat import ChatMessage
 from codehelm.errors import ModelCallError, ModelOutputError
 from codehelm.messages import Usage
-
-ChatMessage = dict[str, str]
-"""One chat turn: `{"role": "system" | "user" | "assistant", "content": "..."}`."""
 
 T = TypeVar("T", bound=BaseModel)
 

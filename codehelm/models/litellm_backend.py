@@ -12,8 +12,9 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from codehelm.chat import ChatMessage
 from codehelm.errors import MissingAPIKeyError, ModelCallError, ModelNotFoundError
-from codehelm.models.gateway import ChatMessage, RawReply, TransientModelError
+from codehelm.models.gateway import ModelGateway, RawReply, TransientModelError
 
 LOCAL_PROVIDER = "local"
 
@@ -48,13 +49,19 @@ def check_model(model: str) -> None:
     except Exception as exc:
         raise ModelNotFoundError(
             f"unknown model {model!r}: use a litellm model string such as "
-            "'openai/gpt-4o-mini' or 'anthropic/claude-3-5-haiku-latest', or 'local/smollm2' "
-            "for the embedded offline model"
+            "'openai/gpt-4o-mini' or 'anthropic/claude-3-5-haiku-latest', 'local/smollm2' "
+            "for the embedded offline model, or 'scripted:FILE.json'"
         ) from exc
     env = litellm.validate_environment(model)
     if not env.get("keys_in_environment", True):
         missing = ", ".join(env.get("missing_keys") or ["the provider's API key"])
         raise MissingAPIKeyError(f"model {model!r} needs {missing} set in the environment")
+
+
+def litellm_model(model: str, **gateway_options: Any) -> ModelGateway:
+    """A gateway to `model` through litellm, checked first (see `check_model`)."""
+    check_model(model)
+    return ModelGateway(LiteLLMBackend(model), **gateway_options)
 
 
 class LiteLLMBackend:

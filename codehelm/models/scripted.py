@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from codehelm.chat import ChatMessage
 from codehelm.errors import ConfigError, ModelOutputError
-from codehelm.models.gateway import ChatMessage, ModelGateway, RawReply
+from codehelm.models.gateway import ModelGateway, RawReply
 
 ReplyFn = Callable[[str, int, Sequence[ChatMessage]], str]
 """`(agent, turn, messages) -> reply`, for replies that depend on the prompt."""

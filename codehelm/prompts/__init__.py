@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
-from codehelm.models.gateway import ChatMessage
+from codehelm.chat import ChatMessage
 
 _TURN = re.compile(r"^### (system|user|assistant)[ \t]*$", re.MULTILINE)
 

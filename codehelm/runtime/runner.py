@@ -17,16 +17,18 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 
 from codehelm.config import Settings
-from codehelm.errors import CodehelmError, ConfigError, MissingAPIKeyError
+from codehelm.errors import CodehelmError, ConfigError
+from codehelm.graphs.budget import budget_exceeded
 from codehelm.graphs.compose import best_answer, new_task
 from codehelm.graphs.solve import build_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
-from codehelm.models import ModelClient, make_model
-from codehelm.runtime.budget import budget_exceeded
+from codehelm.models import ModelClient, create_model
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
+from codehelm.snapshot_ref import SnapshotRef
 from codehelm.state import Attempt, SolveState
 from codehelm.tools.sandbox.base import Sandbox
-from codehelm.tools.sandbox.snapshot import SnapshotRef, restore_snapshot
+from codehelm.tools.sandbox.registry import create_sandbox
+from codehelm.tools.sandbox.snapshot import restore_snapshot
 
 OnUpdate = Callable[[str, dict[str, Any]], None]
 """Called after each node with its name and the state update it returned."""
@@ -50,38 +52,6 @@ class RunResult(BaseModel):
     wall_s: float = 0.0
 
 
-def make_sandbox(settings: Settings) -> Sandbox:
-    """The sandbox the settings name; E2B's key comes from `E2B_API_KEY`."""
-    if settings.sandbox == "local":
-        from codehelm.tools.sandbox.local import LocalSandbox
-
-        return LocalSandbox(timeout=settings.exec_timeout)
-    if settings.sandbox == "e2b":
-        from codehelm.tools.sandbox.e2b import E2BSandbox
-
-        if not settings.e2b_api_key:
-            raise MissingAPIKeyError(
-                "the e2b sandbox needs E2B_API_KEY set in the environment, or use --sandbox local"
-            )
-        return E2BSandbox(
-            api_key=settings.e2b_api_key,
-            timeout=settings.exec_timeout,
-            sandbox_timeout=int(settings.max_seconds or 600) + 300,
-        )
-    raise ConfigError(f"unknown sandbox {settings.sandbox!r}; available: local, e2b")
-
-
-def model_for(settings: Settings) -> ModelClient:
-    sampling = {"temperature": settings.temperature, "seed": settings.seed}
-    return make_model(
-        settings.model,
-        timeout=settings.model_timeout,
-        retries=settings.model_retries,
-        max_repairs=settings.max_repairs,
-        defaults={k: v for k, v in sampling.items() if v is not None},
-    )
-
-
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints may only revive codehelm's own message and state types."""
     return JsonPlusSerializer(
@@ -102,9 +72,9 @@ async def solve(
     settings = settings or Settings()
     if not prompt.strip():
         raise ConfigError("the task is empty: say what to solve")
-    model = model or model_for(settings)
+    model = model or create_model(settings)
     owned = sandbox is None
-    box = sandbox if sandbox is not None else make_sandbox(settings)
+    box = sandbox if sandbox is not None else create_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget())
     with TraceStore(settings.trace_path) as store:
         store.start_run(
@@ -115,7 +85,8 @@ async def solve(
         )
         store.record_message(task)
         initial = SolveState(task=task, messages=[task])
-        return await _drive(store, task.run_id, initial, settings, model, box, owned, on_update)
+        run = _Run(store, task.run_id, settings, model, box, owned, on_update)
+        return await run.drive(initial)
 
 
 async def resume(
@@ -131,109 +102,129 @@ async def resume(
     with TraceStore(settings.trace_path) as store:
         record = store.get_run(run_id)
         run_settings = Settings.model_validate({**record.settings, "home": settings.home})
-        model = model or model_for(run_settings)
+        model = model or create_model(run_settings)
         owned = sandbox is None
-        box = sandbox if sandbox is not None else make_sandbox(run_settings)
+        box = sandbox if sandbox is not None else create_sandbox(run_settings)
         store.mark_running(run_id)
-        return await _drive(store, run_id, None, run_settings, model, box, owned, on_update)
+        run = _Run(store, run_id, run_settings, model, box, owned, on_update)
+        return await run.drive(None)
 
 
-async def _drive(
-    store: TraceStore,
-    run_id: str,
-    initial: SolveState | None,
-    settings: Settings,
-    model: ModelClient,
-    box: Sandbox,
-    owned: bool,
-    on_update: OnUpdate | None,
-) -> RunResult:
-    """Stream the graph from `initial` (None: from the last checkpoint); close `box` if `owned`."""
-    start = time.perf_counter()
-    config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
-    settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
-            saver.serde = checkpoint_serializer()
-            graph = build_solve_graph(
-                TracedModel(model, store, run_id),
-                TracedSandbox(box, store, run_id),
-                policy=settings.steer,
-                exec_timeout=settings.exec_timeout,
-                max_revisions=settings.max_revisions,
-                max_replans=settings.max_replans,
-                checkpointer=saver,
-                snapshots=settings.snapshot_dir if settings.snapshots else None,
-            )
-            current = initial or SolveState.model_validate((await graph.aget_state(config)).values)
-            if initial is None and current.snapshot is not None:
-                await _restore(box, current.snapshot, store, run_id, on_update)
-            remaining = _remaining_seconds(current)
-            try:
-                async with asyncio.timeout(remaining):
-                    async for chunk in graph.astream(
-                        initial, config, stream_mode="updates", durability="sync"
-                    ):
-                        for node, delta in chunk.items():
-                            for message in (delta or {}).get("messages", []):
-                                store.record_message(message)
-                            if on_update is not None:
-                                on_update(node, delta or {})
-            except TimeoutError:
-                await _stop_on_wall_time(graph, config, remaining)
-            state = SolveState.model_validate((await graph.aget_state(config)).values)
-    except CodehelmError as exc:
-        store.end_run(run_id, status="failed", error=str(exc), wall_s=time.perf_counter() - start)
-        raise
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        store.end_run(run_id, status="failed", error=error, wall_s=time.perf_counter() - start)
-        raise
-    finally:
-        if owned:
-            await box.close()
-    wall_s = time.perf_counter() - start
-    status: RunStatus = "done" if state.stop_reason in FINISHED else "stopped"
-    answer = state.answer
-    store.end_run(
-        run_id,
-        status=status,
-        answer=answer.content if answer else None,
-        stop_reason=state.stop_reason,
-        usage=state.usage,
-        wall_s=wall_s,
-    )
-    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
-    return RunResult(
-        run_id=run_id,
-        status=status,
-        answer=answer,
-        verdict=verdicts.get(answer.id) if answer else None,
-        stop_reason=state.stop_reason,
-        usage=state.usage,
-        steps=state.steps,
-        wall_s=wall_s,
-    )
+class _Run:
+    """One drive of a run's graph: stream, record, settle the result."""
 
+    def __init__(
+        self,
+        store: TraceStore,
+        run_id: str,
+        settings: Settings,
+        model: ModelClient,
+        box: Sandbox,
+        owned: bool,
+        on_update: OnUpdate | None,
+    ) -> None:
+        self.store, self.run_id, self.settings = store, run_id, settings
+        self.model, self.box, self.owned = model, box, owned
+        self.on_update = on_update
+        self.config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
 
-async def _restore(
-    box: Sandbox, ref: SnapshotRef, store: TraceStore, run_id: str, on_update: OnUpdate | None
-) -> None:
-    """Give a resumed run's new sandbox the variables and files of the last snapshot."""
-    start = time.perf_counter()
-    lost = await restore_snapshot(box, ref)
-    payload = {"snapshot": ref.path, "restored": ref.variables, "lost": lost}
-    store.record(
-        run_id,
-        "tool_call",
-        agent="runner",
-        name="restore_snapshot",
-        status="ok",
-        duration_ms=(time.perf_counter() - start) * 1000,
-        payload=payload,
-    )
-    if on_update is not None:
-        on_update("restore", payload)
+    async def drive(self, initial: SolveState | None) -> RunResult:
+        """Stream the graph from `initial` (None: from the last checkpoint); close the
+        sandbox if the run owns it."""
+        start = time.perf_counter()
+        settings = self.settings
+        settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+                saver.serde = checkpoint_serializer()
+                graph = build_solve_graph(
+                    TracedModel(self.model, self.store, self.run_id),
+                    TracedSandbox(self.box, self.store, self.run_id),
+                    policy=settings.steer,
+                    exec_timeout=settings.exec_timeout,
+                    max_revisions=settings.max_revisions,
+                    max_replans=settings.max_replans,
+                    checkpointer=saver,
+                    snapshots=settings.snapshot_dir if settings.snapshots else None,
+                )
+                if initial is None:
+                    current = await self._state(graph)
+                    if current.snapshot is not None:
+                        await self._restore(current.snapshot)
+                state = await self._stream(graph, initial)
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, CodehelmError) else f"{type(exc).__name__}: {exc}"
+            wall_s = time.perf_counter() - start
+            self.store.end_run(self.run_id, status="failed", error=error, wall_s=wall_s)
+            raise
+        finally:
+            if self.owned:
+                await self.box.close()
+        return self._result(state, time.perf_counter() - start)
+
+    async def _stream(self, graph: Any, initial: SolveState | None) -> SolveState:
+        """Run until the graph ends, or the wall-time budget runs out mid-step."""
+        current = initial or await self._state(graph)
+        remaining = _remaining_seconds(current)
+        try:
+            async with asyncio.timeout(remaining):
+                async for chunk in graph.astream(
+                    initial, self.config, stream_mode="updates", durability="sync"
+                ):
+                    self._record(chunk)
+        except TimeoutError:
+            await _stop_on_wall_time(graph, self.config, remaining)
+        return await self._state(graph)
+
+    def _record(self, chunk: dict[str, Any]) -> None:
+        for node, delta in chunk.items():
+            for message in (delta or {}).get("messages", []):
+                self.store.record_message(message)
+            if self.on_update is not None:
+                self.on_update(node, delta or {})
+
+    async def _state(self, graph: Any) -> SolveState:
+        return SolveState.model_validate((await graph.aget_state(self.config)).values)
+
+    def _result(self, state: SolveState, wall_s: float) -> RunResult:
+        status: RunStatus = "done" if state.stop_reason in FINISHED else "stopped"
+        answer = state.answer
+        self.store.end_run(
+            self.run_id,
+            status=status,
+            answer=answer.content if answer else None,
+            stop_reason=state.stop_reason,
+            usage=state.usage,
+            wall_s=wall_s,
+        )
+        verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
+        return RunResult(
+            run_id=self.run_id,
+            status=status,
+            answer=answer,
+            verdict=verdicts.get(answer.id) if answer else None,
+            stop_reason=state.stop_reason,
+            usage=state.usage,
+            steps=state.steps,
+            wall_s=wall_s,
+        )
+
+    async def _restore(self, ref: SnapshotRef) -> None:
+        """Give a resumed run's new sandbox the variables and files of the last snapshot."""
+        start = time.perf_counter()
+        lost = await restore_snapshot(self.box, ref)
+        payload = {"snapshot": ref.path, "restored": ref.variables, "lost": lost}
+        self.store.record(
+            self.run_id,
+            "tool_call",
+            agent="runner",
+            name="restore_snapshot",
+            status="ok",
+            duration_ms=(time.perf_counter() - start) * 1000,
+            payload=payload,
+        )
+        if self.on_update is not None:
+            self.on_update("restore", payload)
 
 
 def _remaining_seconds(state: SolveState) -> float | None:

@@ -11,24 +11,22 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Sequence
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
+from codehelm.agents.base import current_agent
+from codehelm.chat import ChatMessage
 from codehelm.errors import RunNotFoundError
 from codehelm.messages import Execution, Message, Usage
-from codehelm.models.gateway import ChatMessage, Completion, ModelClient, Structured
+from codehelm.models.gateway import Completion, ModelClient, Structured
 from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore, Sandbox
 from codehelm.tools.sandbox.process import pid_alive
 
 T = TypeVar("T", bound=BaseModel)
 Outcome = TypeVar("Outcome", Execution, CommandResult)
-
-current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default="")
-"""The agent whose node is running; the trace attributes model and tool calls to it."""
 
 RunStatus = Literal["running", "done", "stopped", "failed", "interrupted"]
 """`interrupted` is never stored: it is a `running` run whose process is gone (killed)."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from e2b_code_interpreter.models import Context
     from e2b_code_interpreter.models import Execution as E2BExecution
 
+    from codehelm.config import Settings
 
 __all__ = ["DEFAULT_WORKSPACE", "E2BFiles", "E2BSandbox", "execution_from_e2b"]
 
@@ -211,6 +212,20 @@ class E2BSandbox(ClosesOnExit):
     `sandbox_timeout` seconds after it started, whichever comes first. `api_key` falls
     back to `E2B_API_KEY`, the E2B SDK's own default.
     """
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> E2BSandbox:
+        """The sandbox a run uses (`--sandbox e2b`): it lives as long as the run may, plus
+        five minutes. Needs `E2B_API_KEY`."""
+        if not settings.e2b_api_key:
+            raise MissingAPIKeyError(
+                "the e2b sandbox needs E2B_API_KEY set in the environment, or use --sandbox local"
+            )
+        return cls(
+            api_key=settings.e2b_api_key,
+            timeout=settings.exec_timeout,
+            sandbox_timeout=int(settings.max_seconds or 600) + 300,
+        )
 
     def __init__(
         self,

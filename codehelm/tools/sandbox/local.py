@@ -34,7 +34,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.messages import Execution, ExecutionError
@@ -64,6 +64,9 @@ from codehelm.tools.sandbox.process import (
 )
 from codehelm.tools.sandbox.seccomp import seccomp_pipe
 from codehelm.tools.sandbox.workspace import WorkspaceFiles, confine
+
+if TYPE_CHECKING:
+    from codehelm.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +184,11 @@ class LocalSandbox(ClosesOnExit):
     each sandbox process (see `ResourceLimits`). `read_only_paths` are extra host paths
     mounted read-only at the same place.
     """
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalSandbox:
+        """The sandbox a run uses (`--sandbox local`): isolated, with the run's timeout."""
+        return cls(timeout=settings.exec_timeout)
 
     def __init__(
         self,

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from codehelm.errors import SandboxError
+from codehelm.snapshot_ref import SnapshotRef
 from codehelm.tools.sandbox.base import Sandbox
 
 STATE_FILE = ".codehelm-state.pkl"
@@ -70,18 +69,6 @@ def _codehelm_restore_state():
 _codehelm_restore_state()
 del _codehelm_restore_state
 """
-
-
-class SnapshotRef(BaseModel):
-    """Where a snapshot lives on the host and what it could not keep."""
-
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    variables: list[str] = Field(default_factory=list)
-    skipped: list[str] = Field(default_factory=list)  # "name (type: reason)"
-    files: int = 0  # workspace files, besides the interpreter state
-    size_bytes: int = 0
 
 
 async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:

@@ -1,0 +1,24 @@
+"""What every agent is, and which one is running.
+
+An agent is an async callable from the graph state to a state update; the graph
+routes between agents, agents never call each other. `current_agent` names the
+agent whose node is running, so the trace can attribute model and tool calls to
+it without agents passing their name around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+from codehelm.state import SolveState
+
+current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default="")
+"""The agent whose node is running ("" outside agent nodes)."""
+
+
+class Node(Protocol):
+    """An agent: an async function (or callable object) from the state to a state update."""
+
+    def __call__(self, state: SolveState) -> Awaitable[dict[str, Any]]: ...
