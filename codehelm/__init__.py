@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from codehelm.graphs.solve import build_solve_graph, create_solve_graph
     from codehelm.messages import (
         Answer,
+        Approval,
         Budget,
         CodeAction,
         Evidence,
@@ -44,6 +45,7 @@ _EXPORTS = {
     "build_solve_graph": "codehelm.graphs.solve",
     "create_solve_graph": "codehelm.graphs.solve",
     "Answer": "codehelm.messages",
+    "Approval": "codehelm.messages",
     "Budget": "codehelm.messages",
     "CodeAction": "codehelm.messages",
     "Evidence": "codehelm.messages",
@@ -67,6 +69,7 @@ _EXPORTS = {
 
 __all__ = [
     "Answer",
+    "Approval",
     "Budget",
     "CodeAction",
     "CodehelmError",

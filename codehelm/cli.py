@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+PAUSED = 3  # exit code of a run that waits for a person's approval
 out = Console()
 err = Console(stderr=True)
 
@@ -93,6 +94,9 @@ def solve(
     max_tokens: Annotated[int | None, typer.Option(help="Tokens per run.")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="Wall time per run.")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Dollars per run.")] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Show each program and ask before it runs.")
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -110,12 +114,13 @@ def solve(
             max_tokens=max_tokens,
             max_seconds=max_seconds,
             max_cost_usd=max_cost,
+            approve=approve or None,
             home=home,
         )
-        if as_json:
-            return _report(await run_solve(task, settings=settings), as_json)
-        with Progress() as progress:
-            result = await run_solve(task, settings=settings, on_update=progress)
+        with Progress(live=not as_json) as progress:
+            result = await run_solve(
+                task, settings=settings, on_update=progress, on_approval=progress.ask
+            )
         return _report(result, as_json)
 
     _run(command, debug)
@@ -234,16 +239,16 @@ def resume(
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Continue a run that was interrupted, from its last checkpoint."""
+    """Continue a run that was interrupted or paused for approval, from its last checkpoint."""
 
     async def command() -> int:
         from codehelm.runtime.runner import resume as run_resume
 
         settings = _settings(home=home)
-        if as_json:
-            return _report(await run_resume(run_id, settings=settings), as_json)
-        with Progress() as progress:
-            result = await run_resume(run_id, settings=settings, on_update=progress)
+        with Progress(live=not as_json) as progress:
+            result = await run_resume(
+                run_id, settings=settings, on_update=progress, on_approval=progress.ask
+            )
         return _report(result, as_json)
 
     _run(command, debug)
@@ -344,19 +349,34 @@ def _clip(text: str, width: int) -> str:
 
 
 class Progress:
-    """Prints one line per agent step as the run goes, and a spinner while an agent works."""
+    """Prints one line per agent step as the run goes, a spinner while an agent works, and
+    asks a person about programs awaiting approval. With `live=False` (--json) it is silent
+    but for the approval questions."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, live: bool = True) -> None:
+        self.live = live
         self.status = err.status("[dim]planning…[/dim]", spinner="dots")
 
     def __enter__(self) -> Progress:
-        self.status.start()
+        if self.live:
+            self.status.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.status.stop()
 
+    async def ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Show the program and ask to run, edit or reject it (None: no answer, stay paused)."""
+        self.status.stop()
+        try:
+            return await asyncio.to_thread(ask_approval, request)
+        finally:
+            if self.live:
+                self.status.start()
+
     def __call__(self, node: str, update: dict[str, Any]) -> None:
+        if not self.live:
+            return
         line = self.describe(node, update)
         if line:
             took = update.get("elapsed_ms")
@@ -374,6 +394,11 @@ class Progress:
         if node == "coder":
             action = update.get("action")
             return _clip(action.code, 70) if action else "reply had no code block"
+        if node == "approver":
+            approval = next(m for m in update["messages"] if m.type == "approval")
+            if approval.decision == "reject":
+                return f"rejected: {_clip(approval.reason, 60)}"
+            return "edited, then run" if approval.decision == "edit" else "approved"
         if node == "executor" and update.get("execution"):
             ex = update["execution"]
             if ex.ok:
@@ -393,10 +418,44 @@ class Progress:
         return ""
 
 
+def ask_approval(request: dict[str, Any]) -> dict[str, Any] | None:
+    """Ask on the terminal: [r]un, [e]dit (in $EDITOR) or reject ([x]) with a reason."""
+    import click
+    from rich.syntax import Syntax
+
+    err.rule(f"[bold]approve this program?[/bold] [dim]{escape(request.get('goal', ''))}[/dim]")
+    err.print(Syntax(request["code"], "python", line_numbers=True))
+    if request.get("problem"):
+        err.print(f"[yellow]{escape(request['problem'])}[/yellow]")
+    try:
+        while True:
+            choice = typer.prompt("[r]un, [e]dit or reject [x]", default="r", err=True)
+            choice = choice.strip().lower()[:1]
+            if choice == "r":
+                return {"decision": "run"}
+            if choice == "e":
+                edited = click.edit(request["code"], extension=".py", require_save=True)
+                if edited and edited.strip():
+                    return {"decision": "edit", "code": edited}
+                err.print("[yellow]nothing saved; the program is unchanged[/yellow]")
+            elif choice == "x":
+                reason = typer.prompt("why (goes back to the coder)", err=True)
+                if reason.strip():
+                    return {"decision": "reject", "reason": reason}
+    except (typer.Abort, EOFError):
+        return None  # no one to answer: the run stays paused
+
+
 def _report(result: RunResult, as_json: bool) -> int:
     if as_json:
         out.print_json(result.model_dump_json())
-        return 0 if result.answer else 1
+        return 0 if result.answer else PAUSED if result.status == "paused" else 1
+    if result.status == "paused":
+        err.print(
+            f"[yellow]paused[/yellow] · run {result.run_id} waits for approval of a program;"
+            f" `codehelm resume {result.run_id}` continues it"
+        )
+        return PAUSED
     usage = result.usage
     cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "cost unknown"
     if result.answer is not None:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars per run.")
     max_seconds: float | None = Field(default=600.0, gt=0, description="Wall time per run.")
 
+    approve: bool = Field(
+        default=False, description="Pause before each program runs until a person approves it."
+    )
     snapshots: bool = Field(
         default=True, description="Save the sandbox's variables and files after each execution."
     )

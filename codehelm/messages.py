@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
 
 
 def new_id() -> str:
@@ -116,6 +116,29 @@ class CodeAction(Message):
     purpose: str = ""
 
 
+class Approval(Message):
+    """A person's decision on a `CodeAction` before it runs (`approve=True`).
+
+    `run` runs it as written, `edit` runs `code` instead, `reject` sends `reason` back to
+    the coder. This is also the value a LangGraph client resumes the interrupt with, e.g.
+    `Command(resume={"decision": "reject", "reason": "no network calls"})`.
+    """
+
+    type: Literal["approval"] = "approval"
+    decision: Literal["run", "edit", "reject"]
+    code: str | None = None
+    reason: str = ""
+    action_id: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Approval:
+        if self.decision == "edit" and not (self.code or "").strip():
+            raise ValueError("an 'edit' decision needs the edited program in 'code'")
+        if self.decision == "reject" and not self.reason.strip():
+            raise ValueError("a 'reject' decision needs a 'reason' for the coder")
+        return self
+
+
 class ExecutionError(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -210,7 +233,16 @@ class ErrorReport(Message):
 
 
 AnyMessage = Annotated[
-    Task | Plan | CodeAction | Execution | Evidence | Verdict | Answer | Guidance | ErrorReport,
+    Task
+    | Plan
+    | CodeAction
+    | Approval
+    | Execution
+    | Evidence
+    | Verdict
+    | Answer
+    | Guidance
+    | ErrorReport,
     Field(discriminator="type"),
 ]
 MESSAGE: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
@@ -223,6 +255,7 @@ MESSAGE_TYPES: tuple[type[BaseModel], ...] = (
     PlanStep,
     Plan,
     CodeAction,
+    Approval,
     ExecutionError,
     Execution,
     Evidence,

@@ -19,6 +19,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from codehelm.agents.base import Node, current_agent
+from codehelm.errors import CodehelmError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.messages import Answer, Budget, Task, Verdict, new_id
 from codehelm.state import SolveState
@@ -99,8 +100,18 @@ def new_task(prompt: str, *, run_id: str | None = None, budget: Budget | None = 
 async def run_graph(
     graph: CompiledStateGraph[Any, Any, Any, Any], prompt: str, *, budget: Budget | None = None
 ) -> SolveState:
-    """Run a compiled solve-shaped graph on `prompt` and return its final state."""
+    """Run a compiled solve-shaped graph on `prompt` and return its final state.
+
+    A graph that pauses for a decision (an `interrupt`, e.g. `approve=True`) cannot finish
+    here: use `codehelm.solve(..., on_approval=...)`, which answers it and resumes.
+    """
     task = new_task(prompt, budget=budget)
     config: RunnableConfig = {"configurable": {"thread_id": task.run_id}, "recursion_limit": 10_000}
     result = await graph.ainvoke(SolveState(task=task, messages=[task]), config)
+    if result.get("__interrupt__"):
+        raise CodehelmError(
+            "the graph paused for a decision (an interrupt, e.g. approve=True), which run_graph"
+            " cannot answer: use codehelm.solve(..., on_approval=...), or compile with a"
+            " checkpointer and resume the thread with Command(resume=...)"
+        )
     return SolveState.model_validate(result)

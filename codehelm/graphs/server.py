@@ -2,7 +2,9 @@
 
 The server owns checkpointing, so graphs are compiled without a checkpointer;
 model, sandbox and limits come from `Settings` (the `CODEHELM_*` variables).
-Post input as `{"task": {"prompt": "What is 2**64?"}}`.
+Post input as `{"task": {"prompt": "What is 2**64?"}}`. With `CODEHELM_APPROVE=1` each
+program waits at an interrupt; resume the thread with `Command(resume={"decision": "run"})`
+(or `edit` with `code`, or `reject` with `reason`).
 """
 
 from __future__ import annotations
@@ -32,4 +34,5 @@ async def solve(config: RunnableConfig) -> AsyncIterator[CompiledStateGraph[Any,
             exec_timeout=settings.exec_timeout,
             max_revisions=settings.max_revisions,
             max_replans=settings.max_replans,
+            approve=settings.approve,
         )

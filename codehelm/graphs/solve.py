@@ -1,6 +1,6 @@
 """The solve graph: plan, steer each step to code or text, verify, revise, answer.
 
-    planner ─┬─ code ─> coder ─> executor ─┬─> verifier ─> [steerer] ─> advance
+    planner ─┬─ code ─> coder ─> [approver] ─> executor ─┬─> verifier ─> [steerer] ─> advance
              └─ text ─> reasoner ───────────────────────┘       fail: revise │      next step
                                        coder / reasoner / planner <───────────┘   or finish
     every route: over the budget ─> finish
@@ -19,6 +19,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from codehelm.agents.approver import Approver
 from codehelm.agents.base import Node
 from codehelm.agents.coder import Coder
 from codehelm.agents.executor import Executor
@@ -42,7 +43,7 @@ from codehelm.policy import POLICIES, SteeringPolicy
 from codehelm.state import SolveState
 from codehelm.tools.sandbox.base import Sandbox
 
-AGENTS = ("planner", "coder", "reasoner", "executor", "verifier", "steerer")
+AGENTS = ("planner", "coder", "approver", "reasoner", "executor", "verifier", "steerer")
 REVISE = ["coder", "reasoner", "planner"]  # where a failed attempt can go next
 
 SolveGraph = StateGraph[SolveState, None, SolveState, SolveState]
@@ -92,6 +93,7 @@ class SolveOptions(TypedDict, total=False):
     max_revisions: int
     max_replans: int
     snapshots: Path | None
+    approve: bool
     nodes: Mapping[str, Node] | None
 
 
@@ -103,7 +105,7 @@ class Routes:
         self.max_replans = max_replans
 
     def code_to(self, node: str) -> Route:
-        """Run the program at `node` if there is one, else revise."""
+        """Run the program at `node` if there is one, else revise (no code, or rejected)."""
 
         def has_code(state: SolveState) -> str:
             return node if state.action is not None else self.revise(state)
@@ -140,6 +142,7 @@ def create_solve_graph(
     max_revisions: int = 3,
     max_replans: int = 1,
     snapshots: Path | None = None,
+    approve: bool = False,
     nodes: Mapping[str, Node] | None = None,
 ) -> SolveGraph:
     """The solve graph, not yet compiled: add nodes, edges or interrupts, then `.compile()`.
@@ -147,7 +150,8 @@ def create_solve_graph(
     `policy` steers steps between code and text; `self_check` (default: on with
     `steer`) has the verifier check answers with a model-written program.
     `snapshots` is a folder where the sandbox's state is saved after each execution.
-    `nodes` replaces agents by name (any of `AGENTS`)
+    `approve` pauses before each program runs until a person runs, edits or rejects it
+    (compile with a checkpointer). `nodes` replaces agents by name (any of `AGENTS`)
     with your own async functions of `SolveState`, wrapped with `agent_node` like the rest.
     """
     if policy not in POLICIES:
@@ -164,6 +168,8 @@ def create_solve_graph(
             self_check_model=model if checking else None,
         ),
     }
+    if approve:
+        agents["approver"] = Approver()
     if policy == "steer":
         agents["steerer"] = Steerer()
     unknown = set(nodes or {}) - set(agents)
@@ -180,7 +186,11 @@ def create_solve_graph(
     routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
     graph.add_edge(START, "planner")
     add_route(graph, "planner", by_mode, ["coder", "reasoner"])
-    add_route(graph, "coder", routes.code_to("executor"), ["executor", *REVISE])
+    if approve:
+        add_route(graph, "coder", routes.code_to("approver"), ["approver", *REVISE])
+        add_route(graph, "approver", routes.code_to("executor"), ["executor", *REVISE])
+    else:
+        add_route(graph, "coder", routes.code_to("executor"), ["executor", *REVISE])
     add_route(graph, "executor", to("verifier"), ["verifier"])
     add_route(graph, "reasoner", to("verifier"), ["verifier"])
     if "steerer" in agents:

@@ -1,19 +1,22 @@
-"""Run and resume solve runs: checkpoints, trace, budgets, progress callbacks.
+"""Run and resume solve runs: checkpoints, trace, budgets, approvals, progress callbacks.
 
 A run's id is its LangGraph thread id. Each step is checkpointed before the
 next starts (`durability="sync"`), so a killed run resumes from its last
-completed step without repeating the model or tool calls that step made.
+completed step without repeating the model or tool calls that step made. A run
+that waits for a person's approval is paused at a checkpointed interrupt, so it
+also survives its process exiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from codehelm.config import Settings
@@ -33,11 +36,16 @@ from codehelm.tools.sandbox.snapshot import restore_snapshot
 OnUpdate = Callable[[str, dict[str, Any]], None]
 """Called after each node with its name and the state update it returned."""
 
+OnApproval = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+"""Asked for a decision on a program (the approver's request: `code`, `goal`, ...);
+returns an `Approval`'s fields, e.g. `{"decision": "run"}`, or None to leave the run paused."""
+
 FINISHED = ("verified", "unverified")
 
 
 class RunResult(BaseModel):
-    """How a run ended. `status` is done (answered), stopped (budget or gave up) or failed.
+    """How a run ended: done (answered), stopped (budget or gave up), failed, or paused
+    (waiting for a person's approval of `pending`; `codehelm resume` continues it).
 
     `verdict` is the verifier's outcome for the answer (None when it was never judged).
     """
@@ -47,6 +55,7 @@ class RunResult(BaseModel):
     answer: Answer | None = None
     verdict: Literal["pass", "fail", "uncertain"] | None = None
     stop_reason: str | None = None
+    pending: dict[str, Any] | None = None
     usage: Usage = Usage()
     steps: int = 0
     wall_s: float = 0.0
@@ -66,10 +75,19 @@ async def solve(
     model: ModelClient | None = None,
     sandbox: Sandbox | None = None,
     run_id: str | None = None,
+    approve: bool | None = None,
     on_update: OnUpdate | None = None,
+    on_approval: OnApproval | None = None,
 ) -> RunResult:
-    """Solve `prompt` with the solve graph; the run is checkpointed and traced under its id."""
+    """Solve `prompt` with the solve graph; the run is checkpointed and traced under its id.
+
+    With `approve` (default: `settings.approve`) each program waits for `on_approval`
+    before it runs; without `on_approval` the run pauses at the first program and
+    `resume(run_id, on_approval=...)` continues it.
+    """
     settings = settings or Settings()
+    if approve is not None:
+        settings = settings.model_copy(update={"approve": approve})
     if not prompt.strip():
         raise ConfigError("the task is empty: say what to solve")
     model = model or create_model(settings)
@@ -85,7 +103,7 @@ async def solve(
         )
         store.record_message(task)
         initial = SolveState(task=task, messages=[task])
-        run = _Run(store, task.run_id, settings, model, box, owned, on_update)
+        run = _Run(store, task.run_id, settings, model, box, owned, on_update, on_approval)
         return await run.drive(initial)
 
 
@@ -96,8 +114,10 @@ async def resume(
     model: ModelClient | None = None,
     sandbox: Sandbox | None = None,
     on_update: OnUpdate | None = None,
+    on_approval: OnApproval | None = None,
 ) -> RunResult:
-    """Continue run `run_id` from its last checkpoint, with the settings it started with."""
+    """Continue run `run_id` from its last checkpoint (or its pending approval), with the
+    settings it started with."""
     settings = settings or Settings()
     with TraceStore(settings.trace_path) as store:
         record = store.get_run(run_id)
@@ -106,12 +126,12 @@ async def resume(
         owned = sandbox is None
         box = sandbox if sandbox is not None else create_sandbox(run_settings)
         store.mark_running(run_id)
-        run = _Run(store, run_id, run_settings, model, box, owned, on_update)
+        run = _Run(store, run_id, run_settings, model, box, owned, on_update, on_approval)
         return await run.drive(None)
 
 
 class _Run:
-    """One drive of a run's graph: stream, record, settle the result."""
+    """One drive of a run's graph: stream, record, ask for approvals, settle the result."""
 
     def __init__(
         self,
@@ -122,10 +142,11 @@ class _Run:
         box: Sandbox,
         owned: bool,
         on_update: OnUpdate | None,
+        on_approval: OnApproval | None,
     ) -> None:
         self.store, self.run_id, self.settings = store, run_id, settings
         self.model, self.box, self.owned = model, box, owned
-        self.on_update = on_update
+        self.on_update, self.on_approval = on_update, on_approval
         self.config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
 
     async def drive(self, initial: SolveState | None) -> RunResult:
@@ -146,12 +167,13 @@ class _Run:
                     max_replans=settings.max_replans,
                     checkpointer=saver,
                     snapshots=settings.snapshot_dir if settings.snapshots else None,
+                    approve=settings.approve,
                 )
                 if initial is None:
                     current = await self._state(graph)
                     if current.snapshot is not None:
                         await self._restore(current.snapshot)
-                state = await self._stream(graph, initial)
+                state, pending = await self._stream(graph, initial)
         except Exception as exc:
             error = str(exc) if isinstance(exc, CodehelmError) else f"{type(exc).__name__}: {exc}"
             wall_s = time.perf_counter() - start
@@ -160,24 +182,39 @@ class _Run:
         finally:
             if self.owned:
                 await self.box.close()
-        return self._result(state, time.perf_counter() - start)
+        return self._result(state, pending, time.perf_counter() - start)
 
-    async def _stream(self, graph: Any, initial: SolveState | None) -> SolveState:
-        """Run until the graph ends, or the wall-time budget runs out mid-step."""
-        current = initial or await self._state(graph)
-        remaining = _remaining_seconds(current)
-        try:
-            async with asyncio.timeout(remaining):
-                async for chunk in graph.astream(
-                    initial, self.config, stream_mode="updates", durability="sync"
-                ):
-                    self._record(chunk)
-        except TimeoutError:
-            await _stop_on_wall_time(graph, self.config, remaining)
-        return await self._state(graph)
+    async def _stream(self, graph: Any, inputs: Any) -> tuple[SolveState, dict[str, Any] | None]:
+        """Run until the graph ends, or pauses for an approval nobody can give now."""
+        while True:
+            current = inputs if isinstance(inputs, SolveState) else await self._state(graph)
+            remaining = _remaining_seconds(current)
+            try:
+                async with asyncio.timeout(remaining):
+                    async for chunk in graph.astream(
+                        inputs, self.config, stream_mode="updates", durability="sync"
+                    ):
+                        self._record(chunk)
+            except TimeoutError:
+                await _stop_on_wall_time(graph, self.config, remaining)
+            snapshot = await graph.aget_state(self.config)
+            state = SolveState.model_validate(snapshot.values)
+            if not snapshot.interrupts:
+                return state, None
+            request: dict[str, Any] = snapshot.interrupts[0].value
+            if self.on_approval is None:
+                return state, request
+            self.store.mark_paused(self.run_id)
+            decision = await self.on_approval(request)
+            if decision is None:  # nobody can decide now: stay paused
+                return state, request
+            self.store.mark_running(self.run_id)
+            inputs = Command(resume=decision)
 
     def _record(self, chunk: dict[str, Any]) -> None:
         for node, delta in chunk.items():
+            if node == "__interrupt__":
+                continue
             for message in (delta or {}).get("messages", []):
                 self.store.record_message(message)
             if self.on_update is not None:
@@ -186,17 +223,24 @@ class _Run:
     async def _state(self, graph: Any) -> SolveState:
         return SolveState.model_validate((await graph.aget_state(self.config)).values)
 
-    def _result(self, state: SolveState, wall_s: float) -> RunResult:
-        status: RunStatus = "done" if state.stop_reason in FINISHED else "stopped"
+    def _result(
+        self, state: SolveState, pending: dict[str, Any] | None, wall_s: float
+    ) -> RunResult:
+        status: RunStatus
+        if pending is not None:
+            status = "paused"
+            self.store.mark_paused(self.run_id, wall_s=wall_s)
+        else:
+            status = "done" if state.stop_reason in FINISHED else "stopped"
+            self.store.end_run(
+                self.run_id,
+                status=status,
+                answer=state.answer.content if state.answer else None,
+                stop_reason=state.stop_reason,
+                usage=state.usage,
+                wall_s=wall_s,
+            )
         answer = state.answer
-        self.store.end_run(
-            self.run_id,
-            status=status,
-            answer=answer.content if answer else None,
-            stop_reason=state.stop_reason,
-            usage=state.usage,
-            wall_s=wall_s,
-        )
         verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
         return RunResult(
             run_id=self.run_id,
@@ -204,6 +248,7 @@ class _Run:
             answer=answer,
             verdict=verdicts.get(answer.id) if answer else None,
             stop_reason=state.stop_reason,
+            pending=pending,
             usage=state.usage,
             steps=state.steps,
             wall_s=wall_s,

@@ -28,8 +28,9 @@ from codehelm.tools.sandbox.process import pid_alive
 T = TypeVar("T", bound=BaseModel)
 Outcome = TypeVar("Outcome", Execution, CommandResult)
 
-RunStatus = Literal["running", "done", "stopped", "failed", "interrupted"]
-"""`interrupted` is never stored: it is a `running` run whose process is gone (killed)."""
+RunStatus = Literal["running", "paused", "done", "stopped", "failed", "interrupted"]
+"""`paused` waits for a person's approval; `interrupted` is never stored: it is a `running`
+run whose process is gone (killed)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -119,6 +120,13 @@ class TraceStore:
             "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, pid = ?"
             " WHERE run_id = ?",
             (os.getpid(), run_id),
+        )
+
+    def mark_paused(self, run_id: str, *, wall_s: float = 0.0) -> None:
+        """The run waits for a person (an approval); `resume` continues it."""
+        self._db.execute(
+            "UPDATE runs SET status = 'paused', wall_s = wall_s + ? WHERE run_id = ?",
+            (wall_s, run_id),
         )
 
     def end_run(
