@@ -462,6 +462,8 @@ def _report(result: RunResult, as_json: bool) -> int:
         out.print(f"[bold green]Answer:[/bold green] {escape(result.answer.content)}")
     else:
         out.print("[bold red]No answer.[/bold red]")
+        for goal, value in result.partial.items():
+            out.print(f"[dim]partial:[/dim] {escape(goal)} = {escape(value)}")
     err.print(
         f"[dim]{result.status} ({result.stop_reason}) · run {result.run_id} · {result.steps} steps"
         f" · {usage.calls} model calls · {usage.total_tokens} tokens · {cost}"

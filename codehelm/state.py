@@ -66,9 +66,11 @@ class SolveState(BaseModel):
             return None
         return self.plan.steps[self.step_index]
 
+    def results_by_goal(self) -> dict[str, str]:
+        """Accepted results of plan steps, keyed by goal (by step id if the plan changed)."""
+        goals = {s.id: s.goal for s in self.plan.steps} if self.plan else {}
+        return {goals.get(k, k): v for k, v in self.results.items()}
+
     def context(self) -> str:
         """Accepted results of earlier steps, for later steps' prompts."""
-        if self.plan is None:
-            return ""
-        goals = {s.id: s.goal for s in self.plan.steps}
-        return "; ".join(f"{goals.get(k, k)} = {v}" for k, v in self.results.items())
+        return "; ".join(f"{goal} = {value}" for goal, value in self.results_by_goal().items())

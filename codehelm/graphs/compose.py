@@ -82,15 +82,34 @@ def by_mode(state: SolveState) -> str:
 
 
 def best_answer(state: SolveState) -> Answer | None:
-    """The candidate to stand by: the latest with the best verdict (pass > uncertain > fail)."""
-    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
-    rank = {"pass": 3, "uncertain": 2, None: 1, "fail": 0}
-    candidates = [m for m in state.messages if isinstance(m, Answer) and m.content]
-    if state.candidate is not None and state.candidate.content:
-        candidates.append(state.candidate)
+    """The answer to stand by when a run stops early: among the candidates for the current
+    plan's last step, the latest with the best verdict (pass > uncertain > unjudged > fail).
+
+    Candidates for earlier steps are intermediate results (`SolveState.results`), never the
+    answer to the task, so a run stopped before its last step has no answer.
+    """
+    if state.plan is None:
+        return None
+    final = state.plan.steps[-1].id
+    ids = [m.id for m in state.messages]
+    since = ids.index(state.plan.id) if state.plan.id in ids else 0  # this plan's messages
+    current = [*state.messages[since:], *([state.candidate] if state.candidate else [])]
+    candidates = [m for m in current if isinstance(m, Answer) and m.content and m.step_id == final]
     if not candidates:
         return None
+    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
+    rank = {"pass": 3, "uncertain": 2, None: 1, "fail": 0}
     return max(reversed(candidates), key=lambda a: rank[verdicts.get(a.id)])
+
+
+def stop_early(state: SolveState, reason: str) -> dict[str, Any]:
+    """The update ending a run before its plan is done (budget, giving up, a failing model):
+    the best answer to the last step, if there is one, and why the run stopped."""
+    answer = best_answer(state)
+    if answer is None:
+        reason += "; no answer to the task's last step yet"
+        return {"answer": None, "stop_reason": reason}
+    return {"answer": answer.model_copy(update={"usage": state.usage}), "stop_reason": reason}
 
 
 def new_task(prompt: str, *, run_id: str | None = None, budget: Budget | None = None) -> Task:

@@ -33,11 +33,10 @@ from codehelm.graphs.compose import (
     Route,
     add_route,
     agent_node,
-    best_answer,
     by_mode,
+    stop_early,
     to,
 )
-from codehelm.messages import Answer
 from codehelm.models import ModelClient
 from codehelm.policy import POLICIES, SteeringPolicy
 from codehelm.state import SolveState
@@ -64,17 +63,11 @@ async def advance(state: SolveState) -> dict[str, Any]:
 
 async def finish(state: SolveState) -> dict[str, Any]:
     """Settle the final answer and say why the run stopped."""
-    answer: Answer | None
     if state.plan is not None and state.step is None and state.candidate is not None:
         verified = state.verdict is not None and state.verdict.outcome == "pass"
-        answer, reason = state.candidate, "verified" if verified else "unverified"
-    else:
-        answer = best_answer(state)
-        reason = budget_exceeded(state.task.budget, state) or _give_up_reason(state)
-    final = None
-    if answer is not None:
-        final = answer.model_copy(update={"usage": state.usage})
-    return {"answer": final, "stop_reason": reason}
+        answer = state.candidate.model_copy(update={"usage": state.usage})
+        return {"answer": answer, "stop_reason": "verified" if verified else "unverified"}
+    return stop_early(state, budget_exceeded(state.task.budget, state) or _give_up_reason(state))
 
 
 def _give_up_reason(state: SolveState) -> str:

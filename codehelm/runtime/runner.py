@@ -20,9 +20,9 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from codehelm.config import Settings
-from codehelm.errors import CodehelmError, ConfigError
+from codehelm.errors import CodehelmError, ConfigError, ModelCallError
 from codehelm.graphs.budget import budget_exceeded
-from codehelm.graphs.compose import best_answer, new_task
+from codehelm.graphs.compose import new_task, stop_early
 from codehelm.graphs.solve import build_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
 from codehelm.models import ModelClient, create_model
@@ -48,6 +48,8 @@ class RunResult(BaseModel):
     (waiting for a person's approval of `pending`; `codehelm resume` continues it).
 
     `verdict` is the verifier's outcome for the answer (None when it was never judged).
+    `partial` holds the accepted results of plan steps by goal: intermediate values, shown
+    apart from the answer (a run stopped before its last step has no answer).
     """
 
     run_id: str
@@ -56,6 +58,7 @@ class RunResult(BaseModel):
     verdict: Literal["pass", "fail", "uncertain"] | None = None
     stop_reason: str | None = None
     pending: dict[str, Any] | None = None
+    partial: dict[str, str] = {}
     usage: Usage = Usage()
     steps: int = 0
     wall_s: float = 0.0
@@ -196,7 +199,11 @@ class _Run:
                     ):
                         self._record(chunk)
             except TimeoutError:
-                await _stop_on_wall_time(graph, self.config, remaining)
+                state = await self._state(graph)
+                reason = budget_exceeded(state.task.budget, state)
+                await self._stop(graph, reason or f"budget: wall time {remaining:g} s ran out")
+            except ModelCallError as exc:  # the provider failed for good: keep what we have
+                await self._stop(graph, f"model error: {exc}")
             snapshot = await graph.aget_state(self.config)
             state = SolveState.model_validate(snapshot.values)
             if not snapshot.interrupts:
@@ -219,6 +226,11 @@ class _Run:
                 self.store.record_message(message)
             if self.on_update is not None:
                 self.on_update(node, delta or {})
+
+    async def _stop(self, graph: Any, reason: str) -> None:
+        """End the run now, mid-step: settle the best answer so far as its result."""
+        update = stop_early(await self._state(graph), reason)
+        await graph.aupdate_state(self.config, update, as_node="finish")
 
     async def _state(self, graph: Any) -> SolveState:
         return SolveState.model_validate((await graph.aget_state(self.config)).values)
@@ -249,6 +261,7 @@ class _Run:
             verdict=verdicts.get(answer.id) if answer else None,
             stop_reason=state.stop_reason,
             pending=pending,
+            partial=state.results_by_goal(),
             usage=state.usage,
             steps=state.steps,
             wall_s=wall_s,
@@ -277,13 +290,3 @@ def _remaining_seconds(state: SolveState) -> float | None:
     if limit is None:
         return None
     return max(0.0, limit - state.elapsed_ms / 1000)
-
-
-async def _stop_on_wall_time(graph: Any, config: Any, limit: float | None) -> None:
-    """The wall-time budget ran out mid-step: settle the best answer so far as the result."""
-    state = SolveState.model_validate((await graph.aget_state(config)).values)
-    reason = budget_exceeded(state.task.budget, state) or f"budget: wall time {limit:g} s ran out"
-    answer = best_answer(state)
-    if answer is not None:
-        answer = answer.model_copy(update={"usage": state.usage})
-    await graph.aupdate_state(config, {"answer": answer, "stop_reason": reason}, as_node="finish")
