@@ -3,6 +3,14 @@
 A template marks turns with lines `### system`, `### user` and `### assistant`,
 so few-shot examples are real chat turns (small models follow those best).
 Variables are strict: a missing one is an error, not a blank.
+
+Only the template's own text can start a turn. Each substituted value (`{{ ... }}`) is
+sealed while the template renders, the turns are cut at the role lines of that text,
+and only then is each value put back into its turn. So a task, a program or an error
+message containing a line `### assistant` stays text inside its turn: no input can
+forge a model turn. Loops in a template may still produce turns (one pair per failed
+attempt, say), because their role lines are template text; a role line that reaches the
+output through `{{ ... }}` (a macro's result, say) is sealed like any value.
 """
 
 from __future__ import annotations
@@ -16,6 +24,16 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from codehelm.chat import ChatMessage
 
 _TURN = re.compile(r"^### (system|user|assistant)[ \t]*$", re.MULTILINE)
+_SEALED = re.compile("\0([0-9a-f]*)\0")
+
+
+def _seal(value: Any) -> str:
+    """A substituted value as hex between NULs: it can hold no line, so no role line."""
+    return "\0" + str(value).encode("utf-8", "surrogatepass").hex() + "\0"
+
+
+def _unseal(text: str) -> str:
+    return _SEALED.sub(lambda m: bytes.fromhex(m[1]).decode("utf-8", "surrogatepass"), text)
 
 
 @cache
@@ -25,6 +43,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,
+        finalize=_seal,
     )
 
 
@@ -35,11 +54,10 @@ def _template(name: str) -> Template:
 
 def render(name: str, **variables: Any) -> list[ChatMessage]:
     """Render `prompts/<name>.j2` into chat messages."""
-    text = _template(name).render(**variables)
-    parts = _TURN.split(text)
+    parts = _TURN.split(_template(name).render(**variables))
     if parts[0].strip():
         raise ValueError(f"prompt {name!r} has text before its first '### role' line")
     return [
-        {"role": role, "content": content.strip()}
+        {"role": role, "content": _unseal(content).strip()}
         for role, content in zip(parts[1::2], parts[2::2], strict=True)
     ]
