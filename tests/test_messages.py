@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from codehelm.messages import (
     MESSAGE_LIST,
     Answer,
+    Approval,
     Budget,
     Check,
     CodeAction,
@@ -60,21 +61,18 @@ def test_state_round_trips_through_json() -> None:
     assert SolveState.model_validate_json(state.model_dump_json()) == state
 
 
-def test_messages_are_immutable() -> None:
-    answer = Answer(content="4")
-    with pytest.raises(ValidationError):
-        answer.content = "5"  # type: ignore[misc]
-
-
-def test_invalid_messages_are_rejected() -> None:
-    with pytest.raises(ValidationError):
-        Task(prompt="")
-    with pytest.raises(ValidationError):
-        Plan(steps=[])
-    with pytest.raises(ValidationError):
-        Answer(content="x", confidence=1.5)
-    with pytest.raises(ValidationError):
-        MESSAGE_LIST.validate_python([{"type": "nonsense"}])
+@pytest.mark.parametrize(
+    ("decision", "message"),
+    [
+        ({"decision": "edit"}, "an 'edit' decision needs the edited program in 'code'"),
+        ({"decision": "edit", "code": "  \n"}, "needs the edited program"),
+        ({"decision": "reject"}, "a 'reject' decision needs a 'reason' for the coder"),
+        ({"decision": "reject", "reason": " "}, "needs a 'reason'"),
+    ],
+)
+def test_an_incomplete_approval_says_what_it_lacks(decision: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Approval.model_validate(decision)
 
 
 def test_usage_adds_up_and_keeps_unknown_cost_unknown() -> None:

@@ -244,20 +244,37 @@ async def test_timeouts_are_reported_and_revised(sandbox: LocalSandbox) -> None:
 
 
 async def test_user_node_replaces_an_agent(sandbox: LocalSandbox) -> None:
-    async def strict_verifier(state: SolveState) -> dict:
+    # The default verifier passes the correct "4"; this one wants odd numbers, so the answer
+    # tells whose verifier ran.
+    async def odd_verifier(state: SolveState) -> dict:
         from codehelm.messages import Answer
+        from codehelm.state import Attempt
 
-        assert state.execution is not None
+        assert state.action is not None and state.execution is not None
         content = state.execution.stdout.strip()
         candidate = Answer(content=content, step_id="s1", mode="code")
-        verdict = Verdict(target_id=candidate.id, outcome="pass" if content == "4" else "fail")
-        return {"candidate": candidate, "verdict": verdict, "messages": [candidate, verdict]}
+        if int(content) % 2:
+            verdict = Verdict(target_id=candidate.id, outcome="pass")
+            return {"candidate": candidate, "verdict": verdict, "messages": [candidate, verdict]}
+        verdict = Verdict(target_id=candidate.id, outcome="fail", reasons=["not odd"])
+        attempt = Attempt(mode="code", content=state.action.code, feedback="the answer is not odd")
+        return {
+            "candidate": candidate,
+            "verdict": verdict,
+            "messages": [candidate, verdict],
+            "attempts": [*state.attempts, attempt],
+        }
 
-    state, _ = await solve(
-        {"planner": [plan_reply(("code", "Add"))], "coder": [code_reply("print(2 + 2)")]},
+    state, model = await solve(
+        {
+            "planner": [plan_reply(("code", "Add"))],
+            "coder": [code_reply("print(2 + 2)"), code_reply("print(2 + 3)")],
+        },
         sandbox,
-        nodes={"verifier": strict_verifier},
+        nodes={"verifier": odd_verifier},
     )
-    assert state.answer is not None and state.answer.content == "4"
+    assert state.answer is not None and state.answer.content == "5"
+    _, second_prompt = model.calls[-1]
+    assert "the answer is not odd" in second_prompt[-1]["content"]
     with pytest.raises(ValueError, match="unknown solve agents"):
-        build_solve_graph(ScriptedModel({}), sandbox, nodes={"judge": strict_verifier})
+        build_solve_graph(ScriptedModel({}), sandbox, nodes={"judge": odd_verifier})

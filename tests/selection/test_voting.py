@@ -9,7 +9,6 @@ from collections import Counter
 import pytest
 
 from codehelm.selection.voting import (
-    DEFAULT_WEIGHTS,
     Verdict,
     VoteWeights,
     normalize_answer,
@@ -52,15 +51,6 @@ def test_normalize_answer(raw: str, expected: str) -> None:
 # ------------------------------------------------------------------------------------------
 # Verification-weighted voting
 # ------------------------------------------------------------------------------------------
-
-
-def test_default_weights() -> None:
-    assert (DEFAULT_WEIGHTS.pass_, DEFAULT_WEIGHTS.uncertain, DEFAULT_WEIGHTS.fail) == (
-        1.0,
-        0.5,
-        0.2,
-    )
-    assert VoteWeights() == DEFAULT_WEIGHTS
 
 
 def test_verified_minority_beats_unverified_majority() -> None:
@@ -147,10 +137,15 @@ def test_vote_weights_validation(pass_: float, uncertain: float, fail: float) ->
         VoteWeights(pass_=pass_, uncertain=uncertain, fail=fail)
 
 
-def test_vote_weights_accepted() -> None:
-    VoteWeights(pass_=1.0, uncertain=0.5, fail=0.5)  # uncertain == fail is allowed
-    VoteWeights(pass_=2, uncertain=1, fail=0)
-    VoteWeights.uniform(0.7)
+def test_vote_weights_at_the_bounds_are_accepted_and_used() -> None:
+    # uncertain == fail is allowed: a refuted vote then counts as much as an unverified one.
+    level = VoteWeights(pass_=1.0, uncertain=0.5, fail=0.5)
+    tied = weighted_vote([("a", "fail"), ("b", "uncertain"), ("c", "pass")], level)
+    assert tied.scores == {"a": 0.5, "b": 0.5, "c": 1.0}
+    # Integer weights, and a weight of zero: refuted votes then count for nothing.
+    whole = VoteWeights(pass_=2, uncertain=1, fail=0)
+    result = weighted_vote([("a", "fail"), ("a", "fail"), ("b", "uncertain")], whole)
+    assert (result.winner, result.scores) == ("b", {"a": 0, "b": 1})
 
 
 def test_weighted_vote_validation() -> None:
