@@ -1,8 +1,10 @@
 """One contract for every `Sandbox` backend, run against real backends (no mocks).
 
 `local` always runs. `e2b` runs only when E2B_API_KEY is set, since it needs E2B's
-cloud. The unit tests at the end cover what the E2B backend does without the network:
-its errors, its path confinement and the mapping of the SDK's own result types.
+cloud. `e2b-debug` always runs: `E2BSandbox` through the real E2B SDK in its debug mode,
+against a local stand-in for the sandbox's services (`e2b_debug_server.py`). The unit
+tests at the end cover what the E2B backend does without the network: its errors, its
+path confinement and the mapping of the SDK's own result types.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from codehelm.tools.sandbox.e2b import (
 )
 
 E2B_REASON = "E2B_API_KEY is not set; the E2B backend needs E2B's cloud"
+DEBUG_API_KEY = "e2b_debug"  # never sent: in debug mode the SDK skips E2B's API
 MARKER = re.compile(r"\n\.\.\.\[truncated \d+ chars\]\.\.\.\n")
 LOST_STATE = "the interpreter was restarted and earlier variables are lost"
 
@@ -43,6 +46,7 @@ BACKENDS = [
             pytest.mark.skipif(not os.environ.get("E2B_API_KEY"), reason=E2B_REASON),
         ],
     ),
+    pytest.param("e2b-debug", id="e2b-debug"),
 ]
 
 OpenSandbox = Callable[..., Sandbox]
@@ -52,11 +56,17 @@ OpenSandbox = Callable[..., Sandbox]
 async def open_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[OpenSandbox]:
     """Opens sandboxes of the backend under test (with extra options); closes them after."""
     opened: list[Sandbox] = []
+    if request.param == "e2b-debug":  # the stand-in's "VM" is this machine: fresh dirs
+        request.getfixturevalue("e2b_debug")
+        root = request.getfixturevalue("tmp_path").resolve()
 
     def open_(**options: Any) -> Sandbox:
         box: Sandbox
         if request.param == "local":
             box = LocalSandbox(**options)
+        elif request.param == "e2b-debug":
+            options.setdefault("workspace", str(root / f"workspace{len(opened)}"))
+            box = E2BSandbox(api_key=DEBUG_API_KEY, **options)
         else:
             box = E2BSandbox(api_key=os.environ["E2B_API_KEY"], **options)
         opened.append(box)

@@ -4,8 +4,11 @@ Code runs in a Jupyter (IPython) kernel inside a remote E2B microVM, so variable
 persist between `run_code` calls exactly as with `LocalSandbox`. Differences worth
 knowing, all of them E2B's behaviour:
 
-- Results are IPython's `text/plain` representations; display outputs (e.g. a plot's
-  `<Figure ...>`) are results too. Tracebacks are IPython's, with colour codes removed.
+- Results are `repr()` of the value, as with `LocalSandbox`: each new kernel gets an
+  IPython formatter that adds it to every result (E2B's own `text/plain` is IPython's pretty
+  form, which breaks long lists over lines, and E2B's server strips the quotes off a
+  string's, so `'a'` would read `a`). Display outputs (e.g. a plot's `<Figure ...>`) are
+  results too. Tracebacks are IPython's, with colour codes removed.
 - On a timeout the kernel is removed and a fresh one starts on the next call, so the
   `Execution` says `state_lost=True` (as `LocalSandbox` does); files are kept.
 - Paths are confined to the workspace lexically (`..` and absolute paths outside it are
@@ -41,10 +44,11 @@ if TYPE_CHECKING:
     from e2b_code_interpreter import AsyncSandbox
     from e2b_code_interpreter.models import Context
     from e2b_code_interpreter.models import Execution as E2BExecution
+    from e2b_code_interpreter.models import Result as E2BResult
 
     from codehelm.config import Settings
 
-__all__ = ["DEFAULT_WORKSPACE", "E2BFiles", "E2BSandbox", "execution_from_e2b"]
+__all__ = ["DEFAULT_WORKSPACE", "REPR_MIME", "E2BFiles", "E2BSandbox", "execution_from_e2b"]
 
 DEFAULT_WORKSPACE = "/home/user/workspace"
 MISSING_KEY = (
@@ -60,8 +64,27 @@ SDK_GRACE = 30.0  # extra seconds on the SDK's own timeouts, so ours always fire
 KILL_GRACE = 2.0  # seconds to collect a killed command's last output
 CLEANUP_TIMEOUT = 30.0  # seconds for removing a stuck kernel or killing the sandbox
 MESSAGE_CHARS = 300  # longest SDK message quoted in our one-line errors
+HEALTH_TIMEOUT = 5.0  # seconds for asking envd whether the sandbox still runs
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+# Results carry `repr()` of the value under this MIME type, which E2B passes on untouched
+# (in `Result.extra`): the code below runs once in each new kernel to add it.
+REPR_MIME = "text/x-codehelm-repr"
+REPR_SETUP = f"""\
+def _codehelm_setup():
+    from IPython import get_ipython
+    from IPython.core.formatters import BaseFormatter
+    shell = get_ipython()
+    formatter = BaseFormatter(parent=shell.display_formatter)
+    formatter.format_type = {REPR_MIME!r}
+    formatter.for_type(object, repr)
+    shell.display_formatter.formatters[{REPR_MIME!r}] = formatter
+try:
+    _codehelm_setup()
+finally:
+    del _codehelm_setup
+"""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -71,12 +94,19 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 3] + "..."
 
 
+def _result_text(result: E2BResult) -> str | None:
+    """`repr()` of a result's value where the kernel added it, else E2B's `text`."""
+    exact = (result.extra or {}).get(REPR_MIME)
+    return exact if isinstance(exact, str) else result.text
+
+
 def execution_from_e2b(execution: E2BExecution, duration_ms: float, max_chars: int) -> Execution:
     """Map an E2B `Execution` to ours; output past `max_chars` keeps its head and tail.
 
     stdout and stderr are the joined log chunks, `results` the text form of every result
-    that has one, and a kernel that died mid-execution becomes a `WorkerDied` error with
-    `state_lost=True`. The caller sets `action_id`.
+    that has one (`repr()` of the value when the kernel added it under `REPR_MIME`), and a
+    kernel that died mid-execution becomes a `WorkerDied` error with `state_lost=True`.
+    The caller sets `action_id`.
     """
     error: ExecutionError | None = None
     state_lost = False
@@ -99,7 +129,11 @@ def execution_from_e2b(execution: E2BExecution, duration_ms: float, max_chars: i
         action_id="",
         stdout=clip("".join(execution.logs.stdout), max_chars),
         stderr=clip("".join(execution.logs.stderr), max_chars),
-        results=[clip(r.text, max_chars) for r in execution.results if r.text is not None],
+        results=[
+            clip(text, max_chars)
+            for text in map(_result_text, execution.results)
+            if text is not None
+        ],
         error=error,
         duration_ms=duration_ms,
         state_lost=state_lost,
@@ -177,7 +211,29 @@ class E2BFiles:
         except InvalidArgumentException as exc:  # e.g. the path is a directory
             raise BadInputError(f"cannot write {path}: {_one_line(exc)}") from None
         except Exception as exc:
+            blocking = await self._file_on_the_way(remote, full)
+            if blocking is not None:  # envd says only "error ensuring directories" (500)
+                rel = posixpath.relpath(blocking, self._owner.workspace)
+                raise BadInputError(f"cannot write {path}: {rel} is not a directory") from None
             raise self._owner._failure("write a file", exc) from exc
+
+    @staticmethod
+    async def _file_on_the_way(remote: AsyncSandbox, full: str) -> str | None:
+        """The nearest existing parent of `full` if it is not a directory (after a failed
+        write, to tell bad input from a failure); None if there is none or it is unknown."""
+        from e2b import FileType, NotFoundException
+
+        parent = posixpath.dirname(full)
+        while parent != "/":
+            try:
+                info = await remote.files.get_info(parent)
+            except NotFoundException:
+                parent = posixpath.dirname(parent)
+                continue
+            except Exception:
+                return None
+            return parent if info.type != FileType.DIR else None
+        return None
 
     async def list(self, path: str = ".") -> list[FileInfo]:
         """Entries directly inside a directory (not recursive), sorted by path."""
@@ -334,19 +390,31 @@ class E2BSandbox(ClosesOnExit):
         if self._finalizer is not None:
             self._finalizer.detach()
 
-    def _failure(self, action: str, exc: BaseException) -> SandboxError:
-        """A one-line `SandboxError` for an SDK failure while doing `action`."""
+    def _failure(self, action: str, exc: BaseException, *, gone: bool = False) -> SandboxError:
+        """A one-line `SandboxError` for an SDK failure while doing `action`; `gone`: the
+        sandbox is known to have ended."""
         if self._closed:
             return SandboxError(f"the sandbox was closed while it was busy ({action})")
         import e2b
 
-        gone = getattr(e2b, "SandboxNotRunningException", ())
-        if isinstance(exc, gone):
+        if gone or isinstance(exc, getattr(e2b, "SandboxNotRunningException", ())):
             return SandboxError(
                 "the E2B sandbox is no longer running (it was killed or reached its "
                 f"{self.sandbox_timeout} s lifetime); start a new sandbox"
             )
         return SandboxError(f"the E2B sandbox could not {action}: {_one_line(exc)}")
+
+    async def _code_failure(
+        self, remote: AsyncSandbox, action: str, exc: BaseException
+    ) -> SandboxError:
+        """`_failure` for a call to the code interpreter, whose errors do not say that the
+        sandbox has ended (E2B's "sandbox not found" is a timeout there): envd is asked."""
+        running = True
+        if not self._closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    running = await remote.is_running(request_timeout=HEALTH_TIMEOUT)
+        return self._failure(action, exc, gone=not running)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run cleanup `work` without waiting; the next execution and `close()` wait for it."""
@@ -367,7 +435,8 @@ class E2BSandbox(ClosesOnExit):
     # -- code ---------------------------------------------------------------------------
 
     async def _code_context(self, remote: AsyncSandbox) -> Context:
-        """Our Python kernel, started with the workspace as its working directory."""
+        """Our Python kernel, started with the workspace as its working directory and
+        results in `repr()` form (`REPR_SETUP`)."""
         if self._background:  # let a discarded, possibly busy kernel go first
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._context is None:
@@ -375,8 +444,11 @@ class E2BSandbox(ClosesOnExit):
                 self._context = await remote.create_code_context(
                     cwd=self.workspace, language="python"
                 )
+                # An error inside the kernel leaves E2B's own result text in use.
+                await remote.run_code(REPR_SETUP, context=self._context, timeout=CLEANUP_TIMEOUT)
             except Exception as exc:
-                raise self._failure("start a Python kernel", exc) from exc
+                self._discard_context()
+                raise await self._code_failure(remote, "start a Python kernel", exc) from exc
         return self._context
 
     def _discard_context(self) -> None:
@@ -440,7 +512,7 @@ class E2BSandbox(ClosesOnExit):
             except Exception as exc:
                 self._discard_context()
                 self._state_lost = True
-                raise self._failure("run code", exc) from exc
+                raise await self._code_failure(remote, "run code", exc) from exc
             except BaseException:
                 # Cancelled mid-run: the kernel is still busy with this cell, so drop it.
                 self._discard_context()
@@ -481,8 +553,8 @@ class E2BSandbox(ClosesOnExit):
                 raise not_a_dir
         out, err = CappedText(self.max_output_chars), CappedText(self.max_output_chars)
         started = time.perf_counter()
-        try:
-            handle = await remote.commands.run(
+        starting = asyncio.ensure_future(
+            remote.commands.run(
                 _in_own_session(cmd),
                 background=True,
                 cwd=workdir,
@@ -490,6 +562,14 @@ class E2BSandbox(ClosesOnExit):
                 on_stderr=err.add,
                 timeout=limit + SDK_GRACE,
             )
+        )
+        try:
+            # Shielded: a cancellation that reached the SDK while it waits for the start
+            # event could be lost (Python 3.11's `wait_for`) or leave the command running.
+            handle = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            self._in_background(self._abandon_start(remote, starting))
+            raise
         except InvalidArgumentException:  # the directory vanished meanwhile
             raise not_a_dir from None
         except Exception as exc:
@@ -535,6 +615,14 @@ class E2BSandbox(ClosesOnExit):
                 await handle.disconnect()
         elif not waiting.cancelled():
             waiting.exception()  # retrieved: the kill's own exit status is not reported
+
+    async def _abandon_start(self, remote: AsyncSandbox, starting: asyncio.Future[Any]) -> None:
+        """Kill a command whose caller went away while it was starting, once it has."""
+        try:
+            handle = await starting
+        except BaseException:
+            return  # it did not start (or the sandbox is closing)
+        await self._abandon(remote, handle)
 
     async def _abandon(self, remote: AsyncSandbox, handle: Any) -> None:
         """Kill a command whose caller went away, without waiting for its output."""
