@@ -82,6 +82,10 @@ def solve(
         str | None,
         typer.Option(help="litellm model string, local/smollm2, or scripted:FILE.json."),
     ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible server URL for 'openai/NAME' models, e.g. vLLM."),
+    ] = None,
     steer: Annotated[
         str | None,
         typer.Option(help="Code/text steering: steer, plan, code, text, self-estimate."),
@@ -108,6 +112,7 @@ def solve(
 
         settings = _settings(
             model=model,
+            api_base=api_base,
             steer=steer,
             sandbox=sandbox,
             max_steps=max_steps,

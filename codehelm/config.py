@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         default="local/smollm2",
         description="litellm model string, 'local/smollm2' (embedded), or 'scripted:FILE.json'.",
     )
+    api_base: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp), "
+        "e.g. http://127.0.0.1:8080/v1, for model strings such as 'openai/NAME'.",
+    )
     sandbox: str = Field(
         default="local",
         description="Where code runs: local, e2b (needs E2B_API_KEY), or a registered name.",

@@ -30,11 +30,27 @@ class ModelNotFoundError(BadInputError):
 
 
 class MissingAPIKeyError(BadInputError):
-    """The provider needs credentials that are not in the environment."""
+    """The provider needs credentials that are not in the environment, or refused them (401)."""
+
+
+class ContextWindowError(BadInputError):
+    """The prompt does not fit the model's context window: shorten it or pick a bigger model."""
+
+
+class ModelAccessError(BadInputError):
+    """The provider denied access to the model (403 forbidden, 402 payment required)."""
+
+
+class ModelRequestError(BadInputError):
+    """The provider rejected the request as invalid (a 4xx other than 401/403/404/408/429)."""
 
 
 class RunNotFoundError(BadInputError):
     """No run with that id exists in the run store."""
+
+
+class RunBusyError(BadInputError):
+    """The run is still going on in another process."""
 
 
 class ModelOutputError(CodehelmError):

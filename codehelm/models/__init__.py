@@ -9,6 +9,7 @@ from codehelm.models.gateway import (
     ModelClient,
     ModelGateway,
     RawReply,
+    SchemaRejectedError,
     Structured,
     TransientModelError,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ModelClient",
     "ModelGateway",
     "RawReply",
+    "SchemaRejectedError",
     "ScriptedModel",
     "Structured",
     "TransientModelError",

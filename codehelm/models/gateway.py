@@ -9,19 +9,32 @@ tests). Agents only see the `ModelClient` protocol.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from codehelm.chat import ChatMessage
 from codehelm.errors import ModelCallError, ModelOutputError
 from codehelm.messages import Usage
+from codehelm.models.json_output import describe_parse_error, extract_json, with_json_instructions
 
 T = TypeVar("T", bound=BaseModel)
+
+MAX_BACKOFF = 30.0
+"""Longest pause between two attempts that the gateway picks itself."""
+MAX_RETRY_AFTER = 60.0
+"""Longest pause a provider's Retry-After header can ask for."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,27 @@ class ModelClient(Protocol):
 
 
 class TransientModelError(Exception):
-    """A backend failure worth retrying (rate limit, connection, overloaded server)."""
+    """A backend failure worth retrying (rate limit, connection, overloaded server, timeout).
+
+    `retry_after` is the pause in seconds the provider asked for, if it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SchemaRejectedError(Exception):
+    """The provider refuses output constrained to a JSON schema.
+
+    A backend raises it for a call with `json_schema`; the gateway then asks again with
+    the schema written into the prompt instead. A backend that learnt this may raise it
+    without calling the provider again.
+    """
+
+
+class _TimedOut(TransientModelError):
+    """One attempt outlived the gateway's timeout."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +117,13 @@ class Backend(Protocol):
 
 
 class ModelGateway:
-    """A `ModelClient` over any `Backend`."""
+    """A `ModelClient` over any `Backend`.
+
+    Each attempt gets `timeout` seconds. Transient failures (`TransientModelError`, timeouts
+    included) are tried again up to `retries` times, after a jittered exponential pause that
+    starts at `backoff` seconds and is at least what the provider's Retry-After asked for.
+    Every other failure is final at once.
+    """
 
     def __init__(
         self,
@@ -103,6 +142,9 @@ class ModelGateway:
         self.backoff = backoff
         self.max_repairs = max_repairs
         self.defaults = defaults or {}
+        self._backoff_wait = wait_exponential(multiplier=backoff, max=MAX_BACKOFF) + wait_random(
+            0, backoff
+        )
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, agent: str = "", **params: Any
@@ -112,13 +154,24 @@ class ModelGateway:
     async def structured(
         self, messages: Sequence[ChatMessage], schema: type[T], *, agent: str = "", **params: Any
     ) -> Structured[T]:
-        """Ask for JSON matching `schema`; feed validation errors back up to `max_repairs` times."""
+        """Ask for JSON matching `schema`; feed validation errors back up to `max_repairs` times.
+
+        The output is constrained to the schema where the backend can; where the provider
+        refuses that, the schema goes into the prompt and the repairs do the rest.
+        """
         json_schema = schema.model_json_schema()
+        constraint: dict[str, Any] | None = json_schema
         transcript = list(messages)
         usage = Usage()
         error = ""
         for attempt in range(self.max_repairs + 1):
-            reply = await self._call(transcript, params, agent=agent, json_schema=json_schema)
+            try:
+                reply = await self._call(transcript, params, agent=agent, json_schema=constraint)
+            except SchemaRejectedError:
+                if constraint is None:
+                    raise
+                constraint, transcript = None, with_json_instructions(transcript, json_schema)
+                reply = await self._call(transcript, params, agent=agent, json_schema=None)
             usage = usage + reply.usage
             try:
                 value = schema.model_validate_json(extract_json(reply.text))
@@ -148,7 +201,8 @@ class ModelGateway:
         json_schema: dict[str, Any] | None,
     ) -> Completion:
         merged = {**self.defaults, **params}
-        for attempt in range(self.retries + 1):
+
+        async def attempt() -> Completion:
             start = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):
@@ -156,17 +210,7 @@ class ModelGateway:
                         messages, merged, agent=agent, json_schema=json_schema
                     )
             except TimeoutError as exc:
-                raise ModelCallError(
-                    f"{self.name} did not answer within {self.timeout:g} s "
-                    "(raise the model timeout with CODEHELM_MODEL_TIMEOUT)"
-                ) from exc
-            except TransientModelError as exc:
-                if attempt == self.retries:
-                    raise ModelCallError(
-                        f"{self.name} failed after {self.retries + 1} attempts: {exc}"
-                    ) from exc
-                await asyncio.sleep(self.backoff * 2**attempt)
-                continue
+                raise _TimedOut(f"did not answer within {self.timeout:g} s") from exc
             usage = Usage(
                 model=self.name,
                 prompt_tokens=raw.prompt_tokens,
@@ -176,34 +220,33 @@ class ModelGateway:
                 calls=1,
             )
             return Completion(text=raw.text, usage=usage)
-        raise AssertionError("unreachable")
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientModelError),
+            reraise=True,
+        )
+        try:
+            return await retrying(attempt)
+        except _TimedOut as exc:
+            raise ModelCallError(
+                f"{self.name} did not answer within {self.timeout:g} s "
+                f"({_attempts(self.retries + 1)}; raise the model timeout with "
+                "CODEHELM_MODEL_TIMEOUT)"
+            ) from exc
+        except TransientModelError as exc:
+            raise ModelCallError(
+                f"{self.name} failed after {_attempts(self.retries + 1)}: {exc}"
+            ) from exc
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Jittered exponential backoff, but never shorter than the provider's Retry-After."""
+        pause = self._backoff_wait(state)
+        failure = state.outcome.exception() if state.outcome is not None else None
+        asked = getattr(failure, "retry_after", None)
+        return max(pause, min(asked, MAX_RETRY_AFTER)) if asked is not None else pause
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
-
-def extract_json(text: str) -> str:
-    """The JSON object in a reply: the whole reply, a fenced block, or the outermost braces."""
-    text = text.strip()
-    if not text:
-        raise ValueError("the reply was empty")
-    if text.startswith("{"):
-        return text
-    fenced = _FENCE.search(text)
-    if fenced:
-        return fenced.group(1).strip()
-    start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end < start:
-        raise ValueError("the reply contained no JSON object")
-    return text[start : end + 1]
-
-
-def describe_parse_error(exc: Exception) -> str:
-    """A short, model-readable description of why a reply did not parse."""
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(p) for p in err["loc"]) or "reply"
-            parts.append(f"{where}: {err['msg']}")
-        return "; ".join(parts)
-    return str(exc)
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"

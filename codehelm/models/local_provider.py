@@ -1,11 +1,14 @@
 """litellm custom provider `local`: `litellm.acompletion(model="local/smollm2", ...)`.
 
-Imported only by `load_litellm`, after litellm has been told to stay offline.
+Imported only by `load_litellm`, after litellm has been told to stay offline. A
+cancelled `acompletion` (its caller gave up or timed out) tells the worker thread
+to stop, so the model is not kept busy generating a reply nobody will read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -19,7 +22,26 @@ class LocalProvider(CustomLLM):
     """Serves `local/<name>` from the process-wide `EmbeddedModel`."""
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        return self._complete(model, messages, kwargs.get("optional_params") or {}, None)
+
+    async def acompletion(
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> ModelResponse:
         optional_params = kwargs.get("optional_params") or {}
+        cancel = threading.Event()
+        try:
+            return await asyncio.to_thread(self._complete, model, messages, optional_params, cancel)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+    def _complete(
+        self,
+        model: str,
+        messages: list,
+        optional_params: dict[str, Any],
+        cancel: threading.Event | None,
+    ) -> ModelResponse:
         name = model.split("/", 1)[-1]
         start = time.perf_counter()
         result = EmbeddedModel.get(name).chat(
@@ -29,6 +51,7 @@ class LocalProvider(CustomLLM):
             seed=optional_params.get("seed"),
             json_schema=_schema_of(optional_params.get("response_format")),
             stop=optional_params.get("stop"),
+            cancel=cancel,
         )
         choice = result["choices"][0]
         usage = result.get("usage") or {}
@@ -48,11 +71,6 @@ class LocalProvider(CustomLLM):
             ),
             response_ms=(time.perf_counter() - start) * 1000,
         )
-
-    async def acompletion(
-        self, model: str, messages: list, *args: Any, **kwargs: Any
-    ) -> ModelResponse:
-        return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
 
 
 def _schema_of(response_format: Any) -> dict[str, Any] | None:

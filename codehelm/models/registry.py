@@ -5,7 +5,8 @@ and otherwise a litellm model string (`openai/gpt-4o-mini`, or `local/smollm2` f
 embedded model). Backends are imported when first used, so litellm's import (seconds)
 is paid only by runs that call it. Add a backend with
 `MODELS.register("name", "package.module:factory")`, where `factory(target, **options)`
-returns a `ModelGateway`.
+returns a `ModelGateway`. An `api_base` (an OpenAI-compatible server's URL) applies to
+litellm model strings only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from codehelm.config import Settings
+from codehelm.errors import ConfigError
 from codehelm.models.gateway import ModelGateway
 from codehelm.registry import Registry
 
@@ -26,11 +28,21 @@ MODELS = Registry(
 )
 
 
-def make_model(spec: str, **gateway_options: Any) -> ModelGateway:
-    """A client for `spec`. An unknown model or a missing API key fails here, before any work."""
+def make_model(spec: str, *, api_base: str | None = None, **gateway_options: Any) -> ModelGateway:
+    """A client for `spec`. An unknown model or a missing API key fails here, before any work.
+
+    `api_base` points a litellm model (`openai/NAME`) at an OpenAI-compatible server.
+    """
     name, colon, target = spec.partition(":")
     if not (colon and name in MODELS):
         name, target = LITELLM, spec
+    if api_base is not None:
+        if name != LITELLM:
+            raise ConfigError(
+                f"an API base ({api_base}) applies to litellm model strings such as "
+                f"'openai/NAME', not to {spec!r}: unset CODEHELM_API_BASE / --api-base"
+            )
+        gateway_options["api_base"] = api_base
     gateway: ModelGateway = MODELS.load(name)(target, **gateway_options)
     return gateway
 
@@ -40,6 +52,7 @@ def create_model(settings: Settings) -> ModelGateway:
     sampling = {"temperature": settings.temperature, "seed": settings.seed}
     return make_model(
         settings.model,
+        api_base=settings.api_base,
         timeout=settings.model_timeout,
         retries=settings.model_retries,
         max_repairs=settings.max_repairs,

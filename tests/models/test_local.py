@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from pydantic import BaseModel
 
-from codehelm.errors import ModelNotFoundError
+from codehelm.errors import ContextWindowError, ModelCallError, ModelNotFoundError
 from codehelm.models import make_model
 from codehelm.models.local import check_local_model
 
@@ -39,8 +42,6 @@ async def test_structured_output_is_schema_constrained() -> None:
 
 
 async def test_concurrent_calls_share_one_model_safely() -> None:
-    import asyncio
-
     model = make_model("local/smollm2")
     prompt = [{"role": "user", "content": "Say hi."}]
     replies = await asyncio.gather(*(model.complete(prompt, max_tokens=8) for _ in range(3)))
@@ -50,3 +51,46 @@ async def test_concurrent_calls_share_one_model_safely() -> None:
 def test_unknown_embedded_model_is_a_clear_error() -> None:
     with pytest.raises(ModelNotFoundError, match="unknown embedded model 'local/nope'"):
         check_local_model("nope")
+
+
+async def test_a_cancelled_call_frees_the_model_for_the_next() -> None:
+    model = make_model("local/smollm2", retries=0)
+    hi = [{"role": "user", "content": "Say hi."}]
+    await model.complete(hi, max_tokens=8)  # loaded and warm
+    long = asyncio.create_task(
+        model.complete(
+            [{"role": "user", "content": "Repeat the word hello 500 times."}], max_tokens=600
+        )
+    )  # ~10 s of generation when left to run
+    await asyncio.sleep(0.5)
+    long.cancel()
+    start = time.perf_counter()
+    reply = await model.complete(hi, max_tokens=8)
+    assert reply.text.strip()
+    assert time.perf_counter() - start < 3.0
+    with pytest.raises(asyncio.CancelledError):
+        await long
+
+
+async def test_a_timed_out_call_frees_the_model_too() -> None:
+    hi = [{"role": "user", "content": "Hi."}]
+    await make_model("local/smollm2").complete(hi, max_tokens=8)  # loaded and warm
+    model = make_model("local/smollm2", retries=0, timeout=0.5)
+    with pytest.raises(ModelCallError, match=r"did not answer within 0\.5 s"):
+        await model.complete(
+            [{"role": "user", "content": "Repeat the word hello 500 times."}], max_tokens=600
+        )
+    start = time.perf_counter()
+    await make_model("local/smollm2").complete(hi, max_tokens=8)
+    assert time.perf_counter() - start < 3.0
+
+
+async def test_a_prompt_beyond_the_window_fails_before_generating() -> None:
+    model = make_model("local/smollm2")
+    start = time.perf_counter()
+    with pytest.raises(ContextWindowError) as caught:
+        await model.complete([{"role": "user", "content": "word " * 8000}], max_tokens=100)
+    assert time.perf_counter() - start < 3.0
+    message = str(caught.value)
+    assert message.startswith("the task does not fit local/smollm2's context window")
+    assert "plus 64 for the reply, the model takes 4,096" in message and "\n" not in message
