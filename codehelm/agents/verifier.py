@@ -22,6 +22,9 @@ from codehelm.models import ModelClient
 from codehelm.prompts import render
 from codehelm.state import Attempt, SolveState
 from codehelm.tools.sandbox.base import Sandbox
+from codehelm.tools.sandbox.output import TRUNCATION_MARKER
+
+_TRUNCATED = re.compile(re.escape(TRUNCATION_MARKER).replace(re.escape("{}"), r"(\d+)"))
 
 
 def final_output(execution: Execution) -> str:
@@ -184,6 +187,10 @@ class Verifier:
             detail="" if answer else "the program printed nothing; print the answer",
         )
         checks = [ran, extracted]
+        cut = _TRUNCATED.search(execution.stdout)
+        if cut is not None:  # the answer may be in the part that was left out
+            why = f"the output was cut ({cut.group(1)} characters left out); print only the answer"
+            checks.append(Check(name="complete_output", passed=False, detail=why))
         if self.recheck and ran.passed and extracted.passed:
             checks.append(await self._rerun(action.code, answer))
         candidate = Answer(
