@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -17,6 +18,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from codehelm.config import Settings
     from codehelm.runtime.runner import RunResult
+    from codehelm.runtime.trace import TraceStore
 
 app = typer.Typer(
     help="codehelm: teams of code-using LLM agents, steered between code and text, verified.",
@@ -25,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 PAUSED = 3  # exit code of a run that waits for a person's approval
+INTERNAL_CALLS = ("snapshot",)  # tool calls `show` lists only with --all
 out = Console()
 err = Console(stderr=True)
 
@@ -34,6 +37,26 @@ HomeOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        out.print(f"codehelm {version('codehelm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """codehelm: teams of code-using LLM agents, steered between code and text, verified."""
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -50,7 +73,9 @@ def _settings(**overrides: Any) -> Settings:
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
 
 
-def _run(command: Callable[[], Coroutine[Any, Any, int]], debug: bool) -> None:
+def _run(
+    command: Callable[[], Coroutine[Any, Any, int]], debug: bool, run_id: str = "RUN_ID"
+) -> None:
     """Run a command; map errors to one line on stderr and an exit code (2 bad input, 1 failed)."""
     from codehelm.errors import CodehelmError
 
@@ -62,7 +87,7 @@ def _run(command: Callable[[], Coroutine[Any, Any, int]], debug: bool) -> None:
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/yellow]: `codehelm resume RUN_ID` continues the run")
+        err.print(f"[yellow]interrupted[/yellow]: `codehelm resume {run_id}` continues the run")
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
@@ -77,7 +102,13 @@ def _run(command: Callable[[], Coroutine[Any, Any, int]], debug: bool) -> None:
 
 @app.command()
 def solve(
-    task: Annotated[str, typer.Argument(help="What to solve, e.g. 'What is 3847 * 2931?'.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            help="What to solve, e.g. 'What is 3847 * 2931?'; @FILE reads it from a file,"
+            " - from standard input."
+        ),
+    ],
     model: Annotated[
         str | None,
         typer.Option(help="litellm model string, local/smollm2, or scripted:FILE.json."),
@@ -107,9 +138,14 @@ def solve(
 ) -> None:
     """Solve a reasoning or computation task: plan, code or reason, verify, answer."""
 
+    from codehelm.messages import new_id
+
+    run_id = new_id()
+
     async def command() -> int:
         from codehelm.runtime.runner import solve as run_solve
 
+        prompt = _read_task(task)
         settings = _settings(
             model=model,
             api_base=api_base,
@@ -124,11 +160,15 @@ def solve(
         )
         with Progress(live=not as_json) as progress:
             result = await run_solve(
-                task, settings=settings, on_update=progress, on_approval=progress.ask
+                prompt,
+                settings=settings,
+                run_id=run_id,
+                on_update=progress,
+                on_approval=progress.ask,
             )
         return _report(result, as_json)
 
-    _run(command, debug)
+    _run(command, debug, run_id)
 
 
 @app.command(name="eval")
@@ -233,6 +273,22 @@ def evaluate(
     _run(command, debug)
 
 
+def _read_task(task: str) -> str:
+    """The task itself, or the text of `@FILE`, or standard input for `-`."""
+    from codehelm.errors import ConfigError
+
+    if task == "-":
+        return sys.stdin.read()
+    if not task.startswith("@"):
+        return task
+    path = Path(task[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read the task from {path}: {reason}") from None
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -250,13 +306,14 @@ def resume(
         from codehelm.runtime.runner import resume as run_resume
 
         settings = _settings(home=home)
+        _store(home, run_id).close()  # a clear error, with where it is, for an unknown id
         with Progress(live=not as_json) as progress:
             result = await run_resume(
                 run_id, settings=settings, on_update=progress, on_approval=progress.ask
             )
         return _report(result, as_json)
 
-    _run(command, debug)
+    _run(command, debug, run_id)
 
 
 @app.command()
@@ -269,10 +326,14 @@ def runs(
     """List past runs, newest first."""
 
     async def command() -> int:
+        from codehelm.errors import RunNotFoundError
         from codehelm.runtime.trace import TraceStore
 
-        with TraceStore(_settings(home=home).trace_path) as store:
-            records = store.runs(limit)
+        try:
+            with TraceStore(_settings(home=home).trace_path, create=False) as store:
+                records = store.runs(limit)
+        except RunNotFoundError:
+            records = []  # no store yet: no runs
         if as_json:
             out.print_json(json.dumps([r.model_dump(mode="json") for r in records]))
             return 0
@@ -303,6 +364,9 @@ def runs(
 @app.command()
 def show(
     run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    every: Annotated[
+        bool, typer.Option("--all", help="Also list internal calls (sandbox snapshots).")
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -310,11 +374,12 @@ def show(
     """Show a run's messages, model calls and tool calls from its trace."""
 
     async def command() -> int:
-        from codehelm.runtime.trace import TraceStore
 
-        with TraceStore(_settings(home=home).trace_path) as store:
+        with _store(home, run_id) as store:
             record = store.get_run(run_id)
             events = store.events(run_id)
+        if not every:
+            events = [e for e in events if e.name not in INTERNAL_CALLS]
         if as_json:
             data = {
                 "run": record.model_dump(mode="json"),
@@ -322,19 +387,44 @@ def show(
             }
             out.print_json(json.dumps(data))
             return 0
-        out.print(f"[bold]run {record.run_id}[/bold] · {record.status} · {escape(record.prompt)}")
+        task = escape(_clip(record.prompt, 200))
+        out.print(f"[bold]run {record.run_id}[/bold] · {record.status} · {task}")
+        out.print(
+            f"[dim]{'time':<12} {'kind':<10} {'agent':<9} {'name':<12} {'status':<7}"
+            f" {'took':>8}  detail[/dim]"
+        )
         for event in events:
             took = f"{event.duration_ms:.0f} ms" if event.duration_ms is not None else ""
             out.print(
                 f"{event.ts[11:23]} {event.kind:<10} {event.agent:<9} {event.name:<12}"
                 f" {event.status:<7} {took:>8}  {escape(_describe_event(event.payload))}"
             )
-        out.print(
-            f"answer: {escape(record.answer or '-')} · {record.stop_reason or record.error or ''}"
-        )
+        ending = _clip(record.stop_reason or record.error or "", 300)
+        out.print(f"answer: {escape(_clip(record.answer or '-', 300))} · {escape(ending)}")
         return 0
 
     _run(command, debug)
+
+
+def _store(home: Path | None, run_id: str) -> TraceStore:
+    """The run store holding `run_id`, opened without creating anything; where it is not in
+    the home folder, say which eval folder in the current directory has it."""
+    from codehelm.errors import RunNotFoundError
+    from codehelm.runtime.trace import TraceStore
+
+    path = _settings(home=home).trace_path
+    try:
+        return TraceStore.holding(path, run_id)
+    except RunNotFoundError as exc:
+        for other in sorted(Path.cwd().glob("*/runs/trace.sqlite")):
+            try:
+                TraceStore.holding(other, run_id).close()
+            except RunNotFoundError:
+                continue
+            raise RunNotFoundError(
+                f"no run {run_id!r} in {path.parent}; it is an eval run: add --home {other.parent}"
+            ) from None
+        raise exc from None
 
 
 def _describe_event(payload: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
 
@@ -62,6 +62,22 @@ class Budget(BaseModel):
     max_tokens: int | None = Field(default=50_000, ge=1, description="Prompt + completion tokens.")
     max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars, where known.")
     max_seconds: float | None = Field(default=600.0, gt=0, description="Wall time of agent work.")
+
+    def capped(self, cap: Budget) -> Budget:
+        """The stricter of this budget and `cap`, limit by limit (None is no limit)."""
+        return Budget(
+            max_steps=min(self.max_steps, cap.max_steps),
+            max_tokens=_least(self.max_tokens, cap.max_tokens),
+            max_cost_usd=_least(self.max_cost_usd, cap.max_cost_usd),
+            max_seconds=_least(self.max_seconds, cap.max_seconds),
+        )
+
+
+Limit = TypeVar("Limit", int, float)
+
+
+def _least(mine: Limit | None, theirs: Limit | None) -> Limit | None:
+    return theirs if mine is None else mine if theirs is None else min(mine, theirs)
 
 
 class Message(BaseModel):

@@ -16,4 +16,5 @@ class SnapshotRef(BaseModel):
     variables: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)  # "name (type: reason)"
     files: int = 0  # workspace files, besides the interpreter state
+    skipped_files: list[str] = Field(default_factory=list)  # "path (reason)": e.g. links out
     size_bytes: int = 0

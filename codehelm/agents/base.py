@@ -3,7 +3,8 @@
 An agent is an async callable from the graph state to a state update; the graph
 routes between agents, agents never call each other. `current_agent` names the
 agent whose node is running, so the trace can attribute model and tool calls to
-it without agents passing their name around.
+it without agents passing their name around; `call_purpose` does the same for what a
+tool call is for.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from codehelm.state import SolveState
 
 current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default="")
 """The agent whose node is running ("" outside agent nodes)."""
+
+call_purpose: ContextVar[str] = ContextVar("codehelm_call_purpose", default="")
+"""What the tool calls being made are for, when it is not the agent's own work (e.g.
+"snapshot"): the trace names them by it, and `codehelm show` can tell them apart."""
 
 
 class Node(Protocol):

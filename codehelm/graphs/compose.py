@@ -28,6 +28,7 @@ Route = Callable[[SolveState], str]
 """Picks the next node from the state."""
 
 FINISH = "finish"
+RECURSION_LIMIT = 10_000  # node executions LangGraph allows a run; the budget stops it first
 
 
 def agent_node(name: str, node: Node) -> Node:
@@ -125,7 +126,10 @@ async def run_graph(
     here: use `codehelm.solve(..., on_approval=...)`, which answers it and resumes.
     """
     task = new_task(prompt, budget=budget)
-    config: RunnableConfig = {"configurable": {"thread_id": task.run_id}, "recursion_limit": 10_000}
+    config: RunnableConfig = {
+        "configurable": {"thread_id": task.run_id},
+        "recursion_limit": RECURSION_LIMIT,
+    }
     result = await graph.ainvoke(SolveState(task=task, messages=[task]), config)
     if result.get("__interrupt__"):
         raise CodehelmError(

@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from codehelm.config import Settings
+from codehelm.graphs.compose import RECURSION_LIMIT
 from codehelm.graphs.solve import build_solve_graph
 from codehelm.models import create_model
 from codehelm.tools.sandbox.registry import create_sandbox
@@ -35,4 +36,5 @@ async def solve(config: RunnableConfig) -> AsyncIterator[CompiledStateGraph[Any,
             max_revisions=settings.max_revisions,
             max_replans=settings.max_replans,
             approve=settings.approve,
-        )
+            budget=settings.budget(),
+        ).with_config(recursion_limit=RECURSION_LIMIT)

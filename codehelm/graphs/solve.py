@@ -37,6 +37,7 @@ from codehelm.graphs.compose import (
     stop_early,
     to,
 )
+from codehelm.messages import Budget
 from codehelm.models import ModelClient
 from codehelm.policy import POLICIES, SteeringPolicy
 from codehelm.state import SolveState
@@ -46,6 +47,19 @@ AGENTS = ("planner", "coder", "approver", "reasoner", "executor", "verifier", "s
 REVISE = ["coder", "reasoner", "planner"]  # where a failed attempt can go next
 
 SolveGraph = StateGraph[SolveState, None, SolveState, SolveState]
+
+
+def budget_node(budget: Budget) -> Node:
+    """A first node giving tasks that arrive without a budget this one, and holding tasks
+    with their own to the stricter of both (e.g. behind the LangGraph server)."""
+
+    async def apply_budget(state: SolveState) -> dict[str, Any]:
+        task = state.task
+        given = "budget" in task.model_fields_set
+        limit = task.budget.capped(budget) if given else budget
+        return {"task": task.model_copy(update={"budget": limit})}
+
+    return apply_budget
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
@@ -87,6 +101,7 @@ class SolveOptions(TypedDict, total=False):
     max_replans: int
     snapshots: Path | None
     approve: bool
+    budget: Budget | None
     nodes: Mapping[str, Node] | None
 
 
@@ -136,6 +151,7 @@ def create_solve_graph(
     max_replans: int = 1,
     snapshots: Path | None = None,
     approve: bool = False,
+    budget: Budget | None = None,
     nodes: Mapping[str, Node] | None = None,
 ) -> SolveGraph:
     """The solve graph, not yet compiled: add nodes, edges or interrupts, then `.compile()`.
@@ -144,8 +160,9 @@ def create_solve_graph(
     `steer`) has the verifier check answers with a model-written program.
     `snapshots` is a folder where the sandbox's state is saved after each execution.
     `approve` pauses before each program runs until a person runs, edits or rejects it
-    (compile with a checkpointer). `nodes` replaces agents by name (any of `AGENTS`)
-    with your own async functions of `SolveState`, wrapped with `agent_node` like the rest.
+    (compile with a checkpointer). `budget` is for tasks that arrive without one (tasks
+    with their own are held to the stricter of both). `nodes` replaces agents by name (any
+    of `AGENTS`) with your own async functions of `SolveState`, wrapped with `agent_node`.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown steering policy {policy!r}; choose one of {POLICIES}")
@@ -177,7 +194,12 @@ def create_solve_graph(
     graph.add_node(FINISH, finish)
 
     routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
-    graph.add_edge(START, "planner")
+    if budget is None:
+        graph.add_edge(START, "planner")
+    else:
+        graph.add_node("budget", budget_node(budget))
+        graph.add_edge(START, "budget")
+        graph.add_edge("budget", "planner")
     add_route(graph, "planner", by_mode, ["coder", "reasoner"])
     if approve:
         add_route(graph, "coder", routes.code_to("approver"), ["approver", *REVISE])

@@ -10,6 +10,7 @@ also survives its process exiting.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -20,9 +21,17 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from codehelm.config import Settings
-from codehelm.errors import CodehelmError, ConfigError, ModelCallError
+from codehelm.errors import (
+    CodehelmError,
+    ConfigError,
+    ContextWindowError,
+    ModelCallError,
+    ModelRequestError,
+    RunBusyError,
+    RunNotFoundError,
+)
 from codehelm.graphs.budget import budget_exceeded
-from codehelm.graphs.compose import new_task, stop_early
+from codehelm.graphs.compose import RECURSION_LIMIT, new_task, stop_early
 from codehelm.graphs.solve import build_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
 from codehelm.models import ModelClient, create_model
@@ -120,11 +129,19 @@ async def resume(
     on_approval: OnApproval | None = None,
 ) -> RunResult:
     """Continue run `run_id` from its last checkpoint (or its pending approval), with the
-    settings it started with."""
+    settings it started with. A finished run is not run again: its result is returned."""
     settings = settings or Settings()
-    with TraceStore(settings.trace_path) as store:
+    with TraceStore.holding(settings.trace_path, run_id) as store:
         record = store.get_run(run_id)
+        if record.status == "running" and record.pid != os.getpid():
+            raise RunBusyError(
+                f"run {run_id} is still running in process {record.pid}; wait for it to end,"
+                f" or stop it (kill {record.pid}) and resume it then"
+            )
         run_settings = Settings.model_validate({**record.settings, "home": settings.home})
+        if record.status in ("done", "stopped"):
+            state = await _checkpointed_state(run_settings, run_id)
+            return result_of(run_id, record.status, state, None, record.wall_s)
         model = model or create_model(run_settings)
         owned = sandbox is None
         box = sandbox if sandbox is not None else create_sandbox(run_settings)
@@ -150,7 +167,10 @@ class _Run:
         self.store, self.run_id, self.settings = store, run_id, settings
         self.model, self.box, self.owned = model, box, owned
         self.on_update, self.on_approval = on_update, on_approval
-        self.config: Any = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+        self.config: Any = {
+            "configurable": {"thread_id": run_id},
+            "recursion_limit": RECURSION_LIMIT,
+        }
 
     async def drive(self, initial: SolveState | None) -> RunResult:
         """Stream the graph from `initial` (None: from the last checkpoint); close the
@@ -204,6 +224,10 @@ class _Run:
                 await self._stop(graph, reason or f"budget: wall time {remaining:g} s ran out")
             except ModelCallError as exc:  # the provider failed for good: keep what we have
                 await self._stop(graph, f"model error: {exc}")
+            except (ContextWindowError, ModelRequestError) as exc:
+                if (await self._state(graph)).plan is None:
+                    raise  # the task itself does not fit or is refused: bad input
+                await self._stop(graph, f"model error: {exc}")  # a prompt grew too long
             snapshot = await graph.aget_state(self.config)
             state = SolveState.model_validate(snapshot.values)
             if not snapshot.interrupts:
@@ -252,20 +276,7 @@ class _Run:
                 usage=state.usage,
                 wall_s=wall_s,
             )
-        answer = state.answer
-        verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
-        return RunResult(
-            run_id=self.run_id,
-            status=status,
-            answer=answer,
-            verdict=verdicts.get(answer.id) if answer else None,
-            stop_reason=state.stop_reason,
-            pending=pending,
-            partial=state.results_by_goal(),
-            usage=state.usage,
-            steps=state.steps,
-            wall_s=wall_s,
-        )
+        return result_of(self.run_id, status, state, pending, wall_s)
 
     async def _restore(self, ref: SnapshotRef) -> None:
         """Give a resumed run's new sandbox the variables and files of the last snapshot."""
@@ -290,3 +301,38 @@ def _remaining_seconds(state: SolveState) -> float | None:
     if limit is None:
         return None
     return max(0.0, limit - state.elapsed_ms / 1000)
+
+
+def result_of(
+    run_id: str,
+    status: RunStatus,
+    state: SolveState,
+    pending: dict[str, Any] | None,
+    wall_s: float,
+) -> RunResult:
+    """The `RunResult` of a run whose graph is at `state`."""
+    answer = state.answer
+    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
+    return RunResult(
+        run_id=run_id,
+        status=status,
+        answer=answer,
+        verdict=verdicts.get(answer.id) if answer else None,
+        stop_reason=state.stop_reason,
+        pending=pending,
+        partial=state.results_by_goal(),
+        usage=state.usage,
+        steps=state.steps,
+        wall_s=wall_s,
+    )
+
+
+async def _checkpointed_state(settings: Settings, run_id: str) -> SolveState:
+    """A run's state at its last checkpoint, read without building its graph."""
+    config: Any = {"configurable": {"thread_id": run_id}}
+    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+        saver.serde = checkpoint_serializer()
+        saved = await saver.aget_tuple(config)
+    if saved is None:
+        raise RunNotFoundError(f"run {run_id} has no checkpoint in {settings.checkpoint_path}")
+    return SolveState.model_validate(saved.checkpoint["channel_values"])

@@ -6,6 +6,7 @@ model and sandbox so agents stay unaware of tracing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -17,9 +18,9 @@ from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
-from codehelm.agents.base import current_agent
+from codehelm.agents.base import call_purpose, current_agent
 from codehelm.chat import ChatMessage
-from codehelm.errors import RunNotFoundError
+from codehelm.errors import ConfigError, RunNotFoundError
 from codehelm.messages import Execution, Message, Usage
 from codehelm.models.gateway import Completion, ModelClient, Structured
 from codehelm.tools.sandbox.base import ClosesOnExit, CommandResult, FileStore, Sandbox
@@ -85,17 +86,28 @@ def _now() -> str:
 class TraceStore:
     """A SQLite file of runs and their events. Safe to open from several processes (WAL)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        """Open the store at `path`; with `create=False` a missing store is an error, and
+        nothing is created on disk (for commands that only read)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
-        if "pid" not in columns:  # a store written before runs recorded their process
-            self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+        if not create and not self.path.is_file():
+            raise RunNotFoundError(f"no runs in {self.path.parent} yet (no {self.path.name})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            if "pid" not in columns:  # a store written before runs recorded their process
+                self._db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(
+                f"cannot keep runs in {self.path.parent}: {reason}; set --home or CODEHELM_HOME"
+                " to a writable folder"
+            ) from None
 
     def close(self) -> None:
         self._db.close()
@@ -156,6 +168,20 @@ class TraceStore:
                 run_id,
             ),
         )
+
+    @classmethod
+    def holding(cls, path: Path | str, run_id: str) -> TraceStore:
+        """The store at `path`, opened without creating anything, if it holds `run_id`
+        (else `RunNotFoundError` naming the run and the folder, and nothing left open)."""
+        if not Path(path).is_file():
+            raise RunNotFoundError(f"no run {run_id!r} in {Path(path).parent}; it has no runs yet")
+        store = cls(path, create=False)
+        try:
+            store.get_run(run_id)
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def get_run(self, run_id: str) -> RunRecord:
         row = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -335,18 +361,22 @@ class TracedSandbox(ClosesOnExit):
     async def _traced(
         self, name: str, request: dict[str, Any], call: Awaitable[Outcome]
     ) -> Outcome:
-        """Record the call as running, await it, then record how it ended."""
+        """Record the call as running, await it, then record how it ended (a cancelled call
+        as `cancelled`). It is named by its purpose where the agent set one (`call_purpose`)."""
         event = self.store.record(
             self.run_id,
             "tool_call",
             agent=current_agent.get(),
-            name=name,
+            name=call_purpose.get() or name,
             status="running",
             payload=request,
         )
         start = time.perf_counter()
         try:
             result = await call
+        except asyncio.CancelledError:
+            self._end(event, start, "cancelled", request)
+            raise
         except Exception as exc:
             self._end(event, start, "error", {**request, "error": str(exc)})
             raise

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from codehelm.chat import ChatMessage
 from codehelm.cli import app
 from codehelm.config import Settings
-from codehelm.errors import ModelCallError
+from codehelm.errors import ContextWindowError, ModelCallError
 from codehelm.models import ScriptedModel
 from codehelm.runtime.runner import solve
 from tests.conftest import code_reply, plan_reply
@@ -51,6 +51,29 @@ async def test_a_model_failing_mid_run_stops_the_run_cleanly(settings: Settings)
     assert result.stop_reason is not None
     assert result.stop_reason.startswith("model error: openai/x: the provider answered 502")
     assert result.answer is None and result.partial == {"Multiply 2 by 3": "6"}
+
+
+async def test_a_prompt_outgrowing_the_context_window_mid_run_stops_cleanly(
+    settings: Settings,
+) -> None:
+    def coder(agent: str, turn: int, messages: Sequence[ChatMessage]) -> str:
+        if turn == 0:
+            return code_reply("print(2 * 3)")
+        raise ContextWindowError("the prompt does not fit local/smollm2's context window")
+
+    model = ScriptedModel({"planner": [TWO_STEPS], "coder": coder})
+    result = await solve("What is 2 * 3 + 36?", settings=settings, model=model)
+    assert result.status == "stopped" and result.partial == {"Multiply 2 by 3": "6"}
+    assert result.stop_reason is not None
+    assert result.stop_reason.startswith("model error: the prompt does not fit")
+
+
+async def test_a_task_that_does_not_fit_is_bad_input(settings: Settings) -> None:
+    def planner(agent: str, turn: int, messages: Sequence[ChatMessage]) -> str:
+        raise ContextWindowError("the task does not fit local/smollm2's context window")
+
+    with pytest.raises(ContextWindowError, match="the task does not fit"):
+        await solve("What is 2 * 3?", settings=settings, model=ScriptedModel({"planner": planner}))
 
 
 async def test_a_stopped_run_keeps_the_best_answer_to_its_last_step(settings: Settings) -> None:

@@ -11,6 +11,7 @@ listed, never silently dropped; imported modules are re-imported by name.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import tarfile
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codehelm.errors import SandboxError
+from codehelm.errors import BadInputError, SandboxError
 from codehelm.snapshot_ref import SnapshotRef
 from codehelm.tools.sandbox.base import Sandbox
 
@@ -80,9 +81,14 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
     report = _report(saved.stdout, "saved")
     buffer = io.BytesIO()
     count = 0
+    skipped_files: list[str] = []
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for name in await _walk(sandbox, "."):
-            data = await sandbox.files.read_bytes(name)
+            try:
+                data = await sandbox.files.read_bytes(name)
+            except BadInputError as exc:  # e.g. a symlink out of the workspace (a venv's python)
+                skipped_files.append(f"{name} ({exc})")
+                continue
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), int(time.time())
             archive.addfile(info, io.BytesIO(data))
@@ -93,21 +99,27 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
                     "snapshots keep small workspaces only"
                 )
     await sandbox.run_code(f"import os as _os; _os.remove({STATE_FILE!r}); del _os")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
+    size = await asyncio.to_thread(_write, path, buffer.getvalue())
     return SnapshotRef(
         path=str(path),
         variables=report["saved"],
         skipped=report["skipped"],
         files=count,
-        size_bytes=path.stat().st_size,
+        size_bytes=size,
+        skipped_files=skipped_files,
     )
+
+
+def _write(path: Path, data: bytes) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return len(data)
 
 
 async def restore_snapshot(sandbox: Sandbox, ref: SnapshotRef) -> list[str]:
     """Put a snapshot's files and variables into `sandbox`; returns what could not be restored."""
     try:
-        data = Path(ref.path).read_bytes()
+        data = await asyncio.to_thread(Path(ref.path).read_bytes)
     except FileNotFoundError as exc:
         raise SandboxError(
             f"the snapshot {ref.path} is gone; the run's variables are lost"
