@@ -71,6 +71,9 @@ class InstantSandbox:
     ) -> CommandResult:
         return CommandResult(command=cmd, exit_code=0)
 
+    def sibling(self) -> InstantSandbox:
+        return InstantSandbox()
+
     async def close(self) -> None:
         return None
 

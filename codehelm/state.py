@@ -53,6 +53,7 @@ class SolveState(BaseModel):
     verdict: Verdict | None = None
     guidance: Guidance | None = None
     snapshot: SnapshotRef | None = None  # the sandbox's state after the latest execution
+    snapshot_before: SnapshotRef | None = None  # ... and before it (verification re-runs)
     answer: Answer | None = None
     stop_reason: str | None = None
     steps: Annotated[int, operator.add] = 0

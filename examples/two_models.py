@@ -16,7 +16,7 @@ from typing import Any
 
 from codehelm import LocalSandbox, SolveState, build_solve_graph, make_model, run_graph
 from codehelm.agents.coder import extract_code
-from codehelm.agents.verifier import Verifier, clean_rerun, final_output, outcome_of
+from codehelm.agents.verifier import Verifier, final_output, outcome_of
 from codehelm.messages import Check
 from codehelm.models import ModelClient
 from codehelm.state import Attempt
@@ -60,7 +60,8 @@ class CodeChecker:
         """A check program either prints True/False or recomputes the answer independently."""
         if code is None:
             return Check(name="checker_program", passed=None, detail="the checker wrote no code")
-        printed = final_output(await self.sandbox.run_code(clean_rerun(code)))
+        async with self.sandbox.sibling() as apart:  # checks never touch the run's sandbox
+            printed = final_output(await apart.run_code(code))
         passed = {"True": True, "False": False, answer: True}.get(
             printed, False if printed else None
         )

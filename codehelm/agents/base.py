@@ -9,7 +9,8 @@ tool call is for.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -21,6 +22,16 @@ current_agent: ContextVar[str] = ContextVar("codehelm_current_agent", default=""
 call_purpose: ContextVar[str] = ContextVar("codehelm_call_purpose", default="")
 """What the tool calls being made are for, when it is not the agent's own work (e.g.
 "snapshot"): the trace names them by it, and `codehelm show` can tell them apart."""
+
+
+@contextmanager
+def purpose(name: str) -> Iterator[None]:
+    """Tool calls made inside this block are for `name` (see `call_purpose`)."""
+    token = call_purpose.set(name)
+    try:
+        yield
+    finally:
+        call_purpose.reset(token)
 
 
 class Node(Protocol):

@@ -1,21 +1,27 @@
 """Verifier: candidate answer -> `Verdict`.
 
 For a code step it checks that the program ran, that it printed an answer,
-and that running it again on a copy of the interpreter's variables prints the
-same thing (so the answer does not hang on randomness or on state the program
-itself changed; variables from earlier steps are fair to use).
+and that running it again from the state it started from prints the same thing
+(so the answer does not hang on randomness; variables and files from earlier steps
+are fair to use).
 
 With `self_check`, the model also writes a program that tests the candidate
 against the task's conditions and prints "Correct" or what is wrong
 (code-based self-verification; CodeSteer's self-answer checker). That is the
 only check a text answer can pass; without it a text verdict is `uncertain`.
+
+Re-runs and checks run in a sibling of the run's sandbox (`CheckSandbox`): the run's
+own interpreter and files are never touched by verification.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, Literal
 
+from codehelm.agents.base import purpose
+from codehelm.agents.check_sandbox import CheckSandbox
 from codehelm.agents.coder import extract_code
 from codehelm.messages import Answer, Check, Execution, Usage, Verdict
 from codehelm.models import ModelClient
@@ -49,11 +55,9 @@ def confidence_of(checks: list[Check]) -> float:
     return sum(score[c.passed] for c in checks) / len(checks)
 
 
-def clean_rerun(code: str, *, keep_state: bool = False) -> str:
-    """Wrap `code` so it runs in a separate global namespace inside a stateful sandbox:
-    a fresh one, or with `keep_state` a copy of the current variables."""
-    namespace = "dict(globals())" if keep_state else "{'__name__': '__main__'}"
-    return f"exec(compile({code!r}, '<recheck>', 'exec'), {namespace})"
+def clean_rerun(code: str) -> str:
+    """Wrap `code` so it runs in a fresh global namespace inside a stateful sandbox."""
+    return f"exec(compile({code!r}, '<recheck>', 'exec'), {{'__name__': '__main__'}})"
 
 
 CHECK_PRELUDE = """import re
@@ -86,14 +90,16 @@ async def self_answer_check(
     code = extract_code(reply.text)
     if code is None:
         return Check(name="self_check", passed=None, detail="no check program"), reply.usage
-    verdict = await _run_check(sandbox, code, answer, timeout)
+    with purpose("self_check"):
+        verdict = await _run_check(sandbox, code, answer, timeout)
     if verdict is None or not verdict.lower().startswith("correct"):
         if verdict is None:
             return Check(name="self_check", passed=None, detail="the check program failed"), (
                 reply.usage
             )
         return Check(name="self_check", passed=False, detail=verdict[:300]), reply.usage
-    wrong = await _run_check(sandbox, code, mutate(answer), timeout)
+    with purpose("self_check"):
+        wrong = await _run_check(sandbox, code, mutate(answer), timeout)
     if wrong is not None and wrong.lower().startswith("correct"):
         detail = "the check program also accepts a wrong answer"
         return Check(name="self_check", passed=None, detail=detail), reply.usage
@@ -128,25 +134,26 @@ class Verifier:
         step = state.step
         assert step is not None, "the verifier runs only while a plan step is open"
         stamp = {"run_id": state.task.run_id, "sender": self.name}
-        if step.mode == "code":
-            candidate, checks, tried = await self._check_code(state, stamp)
-        else:
-            assert state.candidate is not None, "a text step reaches the verifier with a candidate"
-            candidate, tried = state.candidate, state.candidate.rationale
-            checks = [Check(name="answer_extracted", passed=bool(candidate.content))]
         usage = Usage()
-        if self.self_check_model is not None and outcome_of(checks) != "fail":
-            assert self.sandbox is not None
-            check, usage = await self_answer_check(
-                self.self_check_model,
-                self.sandbox,
-                state.task.prompt,
-                candidate.content,
-                timeout=self.timeout,
-            )
-            checks.append(check)
-        elif step.mode != "code":
-            checks.append(Check(name="self_check", passed=None, detail="text is not executed"))
+        async with self._apart(state) as apart:
+            if step.mode == "code":
+                candidate, checks, tried = await self._check_code(state, stamp, apart)
+            else:
+                assert state.candidate is not None, "a text step reaches the verifier with one"
+                candidate, tried = state.candidate, state.candidate.rationale
+                checks = [Check(name="answer_extracted", passed=bool(candidate.content))]
+            checker = self.self_check_model
+            if checker is not None and apart is not None and outcome_of(checks) != "fail":
+                check, usage = await self_answer_check(
+                    checker,
+                    await apart.fresh(),
+                    state.task.prompt,
+                    candidate.content,
+                    timeout=self.timeout,
+                )
+                checks.append(check)
+            elif step.mode != "code":
+                checks.append(Check(name="self_check", passed=None, detail="text is not executed"))
         outcome = outcome_of(checks)
         candidate = candidate.model_copy(update={"confidence": confidence_of(checks)})
         reasons = [
@@ -167,8 +174,14 @@ class Verifier:
             update["attempts"] = [*state.attempts, attempt]
         return update
 
+    def _apart(self, state: SolveState) -> CheckSandbox | contextlib.nullcontext[None]:
+        """Where this verification runs programs: a sibling of the run's sandbox, if any."""
+        if self.sandbox is None:
+            return contextlib.nullcontext()
+        return CheckSandbox(self.sandbox, state, timeout=self.timeout)
+
     async def _check_code(
-        self, state: SolveState, stamp: dict[str, Any]
+        self, state: SolveState, stamp: dict[str, Any], apart: CheckSandbox | None
     ) -> tuple[Answer, list[Check], str]:
         action, execution = state.action, state.execution
         assert action is not None and execution is not None, "code steps are executed first"
@@ -191,8 +204,8 @@ class Verifier:
         if cut is not None:  # the answer may be in the part that was left out
             why = f"the output was cut ({cut.group(1)} characters left out); print only the answer"
             checks.append(Check(name="complete_output", passed=False, detail=why))
-        if self.recheck and ran.passed and extracted.passed:
-            checks.append(await self._rerun(action.code, answer))
+        if apart is not None and self.recheck and ran.passed and extracted.passed:
+            checks.append(await self._rerun(apart, action.code, answer))
         candidate = Answer(
             content=answer,
             rationale=action.code,
@@ -203,29 +216,20 @@ class Verifier:
         )
         return candidate, checks, action.code
 
-    async def _rerun(self, code: str, expected: str) -> Check:
-        assert self.sandbox is not None
-        again = await self.sandbox.run_code(
-            clean_rerun(code, keep_state=True), timeout=self.timeout
-        )
+    async def _rerun(self, apart: CheckSandbox, code: str, expected: str) -> Check:
+        """Run the program again, apart from the run, from the state it started from."""
+        start = await apart.at_start()
+        with purpose("recheck"):
+            again = await start.sandbox.run_code(code, timeout=self.timeout)
         if not again.ok:
-            why = (
-                "timed out"
-                if again.timed_out
-                else again.error.summary()
-                if again.error
-                else "failed"
-            )
-            return Check(
-                name="reproduces",
-                passed=False,
-                detail=f"running it again {why}",
-            )
-        got = final_output(again)
-        if got != expected:
-            return Check(
-                name="reproduces",
-                passed=False,
-                detail=f"a second run printed {got!r} instead of {expected!r}",
-            )
-        return Check(name="reproduces", passed=True)
+            why = "timed out" if again.timed_out else again.error.summary() if again.error else ""
+            problem = f"running it again {why or 'failed'}"
+        elif (got := final_output(again)) != expected:
+            problem = f"a second run printed {got!r} instead of {expected!r}"
+        else:
+            return Check(name="reproduces", passed=True)
+        # From a state not known exactly, a re-run may fail for want of it, or print something
+        # else because a replayed step did: neither shows that the answer is wrong.
+        if start.doubt and (not again.ok or start.replayed):
+            return Check(name="reproduces", passed=None, detail=f"{problem}, but {start.doubt}")
+        return Check(name="reproduces", passed=False, detail=problem)

@@ -93,7 +93,6 @@ def _give_up_reason(state: SolveState) -> str:
 class SolveOptions(TypedDict, total=False):
     """Keyword options of `create_solve_graph` (and so of `build_solve_graph`)."""
 
-    verifier_sandbox: Sandbox | None
     policy: SteeringPolicy
     self_check: bool | None
     exec_timeout: float
@@ -143,7 +142,6 @@ def create_solve_graph(
     model: ModelClient,
     sandbox: Sandbox,
     *,
-    verifier_sandbox: Sandbox | None = None,
     policy: SteeringPolicy = "steer",
     self_check: bool | None = None,
     exec_timeout: float = 10.0,
@@ -173,7 +171,7 @@ def create_solve_graph(
         "reasoner": Reasoner(model),
         "executor": Executor(sandbox, timeout=exec_timeout, snapshots=snapshots),
         "verifier": Verifier(
-            verifier_sandbox or sandbox,
+            sandbox,
             timeout=exec_timeout,
             self_check_model=model if checking else None,
         ),

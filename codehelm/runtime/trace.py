@@ -358,6 +358,10 @@ class TracedSandbox(ClosesOnExit):
             "run_command", request, self.inner.run_command(cmd, timeout=timeout, cwd=cwd)
         )
 
+    def sibling(self) -> TracedSandbox:
+        """The inner sandbox's sibling, traced into the same run."""
+        return TracedSandbox(self.inner.sibling(), self.store, self.run_id)
+
     async def _traced(
         self, name: str, request: dict[str, Any], call: Awaitable[Outcome]
     ) -> Outcome:

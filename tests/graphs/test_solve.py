@@ -99,26 +99,6 @@ async def test_programs_may_use_variables_from_earlier_steps(sandbox: LocalSandb
     assert state.answer is not None and state.answer.content == "42"
 
 
-async def test_programs_that_change_their_own_input_do_not_reproduce(
-    sandbox: LocalSandbox,
-) -> None:
-    state, _ = await solve(
-        {
-            "planner": [plan_reply(("code", "Count"))],
-            "coder": [
-                code_reply(
-                    "items = globals().setdefault('items', [])\nitems.append(1)\nprint(len(items))"
-                ),
-                code_reply("print(1)"),
-            ],
-        },
-        sandbox,
-    )
-    verdicts = [m for m in state.messages if isinstance(m, Verdict)]
-    assert [v.outcome for v in verdicts] == ["fail", "pass"]
-    assert "a second run printed '2' instead of '1'" in verdicts[0].reasons[0]
-
-
 async def test_program_that_prints_nothing_is_rejected(sandbox: LocalSandbox) -> None:
     state, _ = await solve(
         {"planner": [plan_reply(("code", "Compute"))], "coder": [code_reply("x = 6 * 7")]},

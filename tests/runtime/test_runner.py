@@ -41,11 +41,23 @@ async def test_a_run_is_traced_and_stored(settings: Settings) -> None:
         assert calls[1].payload["reply"] == code_reply("print(6 * 7)")
         tools = store.events(result.run_id, "tool_call")
         assert all(t.status == "ok" and t.duration_ms is not None for t in tools)
-        program, *snapshot, recheck = tools
-        assert (program.agent, program.payload["stdout"]) == ("executor", "42\n")
-        assert [t.agent for t in snapshot] == ["executor", "executor"]  # save state, tidy up
-        assert "_codehelm_save_state" in snapshot[0].payload["code"]
-        assert (recheck.agent, recheck.payload["stdout"]) == ("verifier", "42\n")
+        program, recheck = [t for t in tools if t.name != "snapshot"]
+        assert (program.name, program.agent, program.payload["stdout"]) == (
+            "run_code",
+            "executor",
+            "42\n",
+        )
+        # the verifier re-ran it in a sandbox of its own, from the state it started from
+        assert (recheck.name, recheck.agent, recheck.payload["stdout"]) == (
+            "recheck",
+            "verifier",
+            "42\n",
+        )
+        saved = [t for t in tools if t.name == "snapshot" and t.agent == "executor"]
+        assert len(saved) == 4  # before and after the program: save the state, tidy up
+        assert "_codehelm_save_state" in saved[0].payload["code"]
+        restored = [t for t in tools if t.name == "snapshot" and t.agent == "verifier"]
+        assert [("_codehelm_restore_state" in t.payload["code"]) for t in restored] == [True]
         messages = store.events(result.run_id, "message")
         assert [e.name for e in messages] == [
             "task",
@@ -131,7 +143,7 @@ def test_kill_and_resume_repeats_no_completed_work(tmp_path: Path, write_script)
         tools = store.events(run_id, "tool_call")
         restores = [e.payload for e in tools if e.name == "restore_snapshot"]
         assert len(restores) == 1 and "base" in restores[0]["restored"]
-        codes = [e.payload.get("code") for e in tools]
+        codes = [e.payload.get("code") for e in tools if e.name == "run_code"]
         assert codes.count(quick) == 1  # step 1 ran once
         assert codes.count(slow) == 2  # the killed execution, and its re-run
         assert store.get_run(run_id).status == "done"

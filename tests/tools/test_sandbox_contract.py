@@ -102,6 +102,23 @@ async def test_state_persists_between_calls(sb: Sandbox) -> None:
     assert second.ok and second.results == ["42"]
 
 
+async def test_a_sibling_is_a_new_sandbox_configured_alike(
+    open_sandbox: OpenSandbox, request: pytest.FixtureRequest
+) -> None:
+    box = open_sandbox(timeout=1.5)
+    await box.run_code("x = 1")
+    async with box.sibling() as sibling:
+        assert type(sibling) is type(box) and sibling.timeout == 1.5  # type: ignore[attr-defined]
+        missing = await sibling.run_code("x")
+        assert missing.error is not None and missing.error.name == "NameError"
+        await sibling.run_code("x = 2")
+        # The E2B stand-in is one machine, so its sandboxes share files; E2B's do not.
+        if "e2b-debug" not in request.node.name:
+            await sibling.files.write("only_here.txt", "s")
+            assert "only_here.txt" not in [f.path for f in await box.files.list()]
+    assert (await box.run_code("x")).results == ["1"]
+
+
 async def test_stdout_and_stderr_are_captured(sb: Sandbox) -> None:
     execution = await sb.run_code("import sys\nprint('hello')\nprint('oops', file=sys.stderr)")
     assert execution.ok

@@ -310,6 +310,15 @@ class E2BSandbox(ClosesOnExit):
         self.files: FileStore = E2BFiles(self)
         self._api_key = api_key
         self._env = dict(env or {})
+        self._options: dict[str, Any] = {
+            "api_key": api_key,
+            "template": template,
+            "timeout": timeout,
+            "sandbox_timeout": sandbox_timeout,
+            "max_output_chars": max_output_chars,
+            "workspace": workspace,
+            "env": env,
+        }
         self._sandbox: AsyncSandbox | None = None
         self._context: Context | None = None  # our Python kernel, started at the workspace
         self._background: set[asyncio.Future[None]] = set()  # kernel removals, command kills
@@ -318,6 +327,10 @@ class E2BSandbox(ClosesOnExit):
         self._state_lost = False  # a kernel was discarded without an Execution saying so
         self._closed = False
         self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    def sibling(self) -> E2BSandbox:
+        """Another remote sandbox with this one's options (started on first use)."""
+        return E2BSandbox(**self._options)
 
     # -- the remote sandbox -------------------------------------------------------------
 

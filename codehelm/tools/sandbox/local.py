@@ -212,6 +212,16 @@ class LocalSandbox(ClosesOnExit):
         self.isolation: Isolation = isolation
         self.network = network
         self.limits = limits if limits is not None else ResourceLimits()
+        self._options: dict[str, Any] = {
+            "timeout": timeout,
+            "max_output_chars": max_output_chars,
+            "env": env,
+            "env_allowlist": env_allowlist,
+            "isolation": isolation,
+            "network": network,
+            "limits": limits,
+            "read_only_paths": read_only_paths,
+        }
         self._isolated = isolation == "bwrap"
         if self._isolated:
             self._check_bwrap()
@@ -264,6 +274,10 @@ class LocalSandbox(ClosesOnExit):
         self._resources = _Resources(workspace=self.workspace if created else None)
         self._cgroup_checked = False
         self._finalizer = weakref.finalize(self, _cleanup, self._resources)
+
+    def sibling(self) -> LocalSandbox:
+        """A new sandbox with this one's options and a fresh temporary workspace."""
+        return LocalSandbox(**self._options)
 
     @staticmethod
     def _check_bwrap() -> None:
