@@ -28,7 +28,14 @@ if TYPE_CHECKING:
         Verdict,
     )
     from codehelm.models import ModelClient, ModelGateway, ScriptedModel, make_model
-    from codehelm.runtime.runner import RunResult, resume, solve
+    from codehelm.runtime.runner import (
+        GraphFactory,
+        RunResult,
+        resume,
+        solve,
+        solve_graph,
+        solve_options,
+    )
     from codehelm.state import SolveState
     from codehelm.tools.sandbox import LocalSandbox, Sandbox
 
@@ -59,7 +66,10 @@ _EXPORTS = {
     "ModelGateway": "codehelm.models",
     "ScriptedModel": "codehelm.models",
     "make_model": "codehelm.models",
+    "GraphFactory": "codehelm.runtime.runner",
     "RunResult": "codehelm.runtime.runner",
+    "solve_graph": "codehelm.runtime.runner",
+    "solve_options": "codehelm.runtime.runner",
     "resume": "codehelm.runtime.runner",
     "solve": "codehelm.runtime.runner",
     "SolveState": "codehelm.state",
@@ -75,6 +85,7 @@ __all__ = [
     "CodehelmError",
     "Evidence",
     "Execution",
+    "GraphFactory",
     "LocalSandbox",
     "ModelClient",
     "ModelGateway",
@@ -98,6 +109,8 @@ __all__ = [
     "resume",
     "run_graph",
     "solve",
+    "solve_graph",
+    "solve_options",
     "solve_sync",
 ]
 

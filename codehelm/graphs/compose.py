@@ -10,6 +10,7 @@ Start from a prebuilt graph and extend it, or wire agents from scratch:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -117,11 +118,21 @@ def new_task(prompt: str, *, run_id: str | None = None, budget: Budget | None = 
     return Task(prompt=prompt, run_id=run_id or new_id(), budget=budget or Budget(), sender="user")
 
 
+def guards_its_budget(graph: CompiledStateGraph[Any, Any, Any, Any]) -> bool:
+    """Whether `graph` checks the budget on its own routes (`add_route` leads to `finish`);
+    a graph that does not is stopped by its runner after the node that went over."""
+    return FINISH in graph.nodes
+
+
 async def run_graph(
     graph: CompiledStateGraph[Any, Any, Any, Any], prompt: str, *, budget: Budget | None = None
 ) -> SolveState:
-    """Run a compiled solve-shaped graph on `prompt` and return its final state.
+    """Run a compiled solve-shaped graph on `prompt`, in memory, and return its final state.
 
+    The run is held to `budget` (default `Budget()`): a graph of your own without the
+    budget guard is stopped after the node that went over it, with its best answer so far
+    (count a node's steps with `agent_node`). For a run that is traced, checkpointed, listed
+    by `codehelm runs` and resumable, use `codehelm.solve(prompt, graph=...)`.
     A graph that pauses for a decision (an `interrupt`, e.g. `approve=True`) cannot finish
     here: use `codehelm.solve(..., on_approval=...)`, which answers it and resumes.
     """
@@ -130,11 +141,27 @@ async def run_graph(
         "configurable": {"thread_id": task.run_id},
         "recursion_limit": RECURSION_LIMIT,
     }
-    result = await graph.ainvoke(SolveState(task=task, messages=[task]), config)
-    if result.get("__interrupt__"):
-        raise CodehelmError(
-            "the graph paused for a decision (an interrupt, e.g. approve=True), which run_graph"
-            " cannot answer: use codehelm.solve(..., on_approval=...), or compile with a"
-            " checkpointer and resume the thread with Command(resume=...)"
-        )
-    return SolveState.model_validate(result)
+    initial = SolveState(task=task, messages=[task])
+    values: Any = initial
+    guarded = guards_its_budget(graph)
+    try:
+        async with asyncio.timeout(task.budget.max_seconds):
+            async for values in graph.astream(initial, config, stream_mode="values"):
+                if "__interrupt__" in values:
+                    raise CodehelmError(
+                        "the graph paused for a decision (an interrupt, e.g. approve=True), which"
+                        " run_graph cannot answer: use codehelm.solve(..., on_approval=...), or"
+                        " compile with a checkpointer and resume the thread with"
+                        " Command(resume=...)"
+                    )
+                if guarded:
+                    continue
+                state = SolveState.model_validate(values)
+                reason = budget_exceeded(task.budget, state)
+                if reason is not None:
+                    return state.model_copy(update=stop_early(state, reason))
+    except TimeoutError:
+        state = SolveState.model_validate(values)
+        reason = f"budget: wall time {task.budget.max_seconds:g} s ran out"
+        return state.model_copy(update=stop_early(state, reason))
+    return SolveState.model_validate(values)

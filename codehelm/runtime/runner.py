@@ -10,6 +10,7 @@ also survives its process exiting.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import END, START
 from langgraph.types import Command
 from pydantic import BaseModel
 
@@ -31,8 +33,14 @@ from codehelm.errors import (
     RunNotFoundError,
 )
 from codehelm.graphs.budget import budget_exceeded
-from codehelm.graphs.compose import RECURSION_LIMIT, new_task, stop_early
-from codehelm.graphs.solve import build_solve_graph
+from codehelm.graphs.compose import (
+    FINISH,
+    RECURSION_LIMIT,
+    guards_its_budget,
+    new_task,
+    stop_early,
+)
+from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
 from codehelm.models import ModelClient, create_model
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
@@ -44,6 +52,10 @@ from codehelm.tools.sandbox.snapshot import restore_snapshot
 
 OnUpdate = Callable[[str, dict[str, Any]], None]
 """Called after each node with its name and the state update it returned."""
+
+GraphFactory = Callable[[ModelClient, Sandbox, Settings], SolveGraph]
+"""Builds a run's graph, uncompiled, from the run's (traced) model and sandbox and its
+settings; the runner compiles it with its checkpointer. `solve_graph` is the default."""
 
 OnApproval = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 """Asked for a decision on a program (the approver's request: `code`, `goal`, ...);
@@ -73,6 +85,24 @@ class RunResult(BaseModel):
     wall_s: float = 0.0
 
 
+def solve_options(settings: Settings) -> SolveOptions:
+    """The options of `create_solve_graph` that `settings` decide, for graphs of your own
+    built on the solve graph: `create_solve_graph(model, sandbox, **solve_options(s))`."""
+    return SolveOptions(
+        policy=settings.steer,
+        exec_timeout=settings.exec_timeout,
+        max_revisions=settings.max_revisions,
+        max_replans=settings.max_replans,
+        snapshots=settings.snapshot_dir if settings.snapshots else None,
+        approve=settings.approve,
+    )
+
+
+def solve_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> SolveGraph:
+    """The prebuilt solve graph, configured by `settings` (the default `GraphFactory`)."""
+    return create_solve_graph(model, sandbox, **solve_options(settings))
+
+
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints may only revive codehelm's own message and state types."""
     return JsonPlusSerializer(
@@ -88,14 +118,18 @@ async def solve(
     sandbox: Sandbox | None = None,
     run_id: str | None = None,
     approve: bool | None = None,
+    graph: GraphFactory = solve_graph,
     on_update: OnUpdate | None = None,
     on_approval: OnApproval | None = None,
 ) -> RunResult:
-    """Solve `prompt` with the solve graph; the run is checkpointed and traced under its id.
+    """Solve `prompt` with the solve graph, or the graph `graph` builds; the run is
+    checkpointed and traced under its id, listed by `codehelm runs`, and resumable.
 
     With `approve` (default: `settings.approve`) each program waits for `on_approval`
     before it runs; without `on_approval` the run pauses at the first program and
-    `resume(run_id, on_approval=...)` continues it.
+    `resume(run_id, on_approval=...)` continues it. A graph of your own is held to the
+    settings' budget after every node (count a node's steps with `agent_node`); `resume`
+    finds it again by its import path, or takes it as `graph=`.
     """
     settings = settings or Settings()
     if approve is not None:
@@ -109,14 +143,14 @@ async def solve(
     with TraceStore(settings.trace_path) as store:
         store.start_run(
             task.run_id,
-            "solve",
+            _kind(graph),
             prompt,
             settings.model_dump(mode="json", exclude={"home", "e2b_api_key"}),
         )
         store.record_message(task)
         initial = SolveState(task=task, messages=[task])
-        run = _Run(store, task.run_id, settings, model, box, owned, on_update, on_approval)
-        return await run.drive(initial)
+        run = _Run(store, task.run_id, settings, graph, model, box, owned)
+        return await run.drive(initial, on_update, on_approval)
 
 
 async def resume(
@@ -125,11 +159,13 @@ async def resume(
     settings: Settings | None = None,
     model: ModelClient | None = None,
     sandbox: Sandbox | None = None,
+    graph: GraphFactory | None = None,
     on_update: OnUpdate | None = None,
     on_approval: OnApproval | None = None,
 ) -> RunResult:
     """Continue run `run_id` from its last checkpoint (or its pending approval), with the
-    settings it started with. A finished run is not run again: its result is returned."""
+    settings and graph it started with. A finished run is not run again: its result is
+    returned."""
     settings = settings or Settings()
     with TraceStore.holding(settings.trace_path, run_id) as store:
         record = store.get_run(run_id)
@@ -142,12 +178,36 @@ async def resume(
         if record.status in ("done", "stopped"):
             state = await _checkpointed_state(run_settings, run_id)
             return result_of(run_id, record.status, state, None, record.wall_s)
+        factory = graph or _factory(record.kind, run_id)
         model = model or create_model(run_settings)
         owned = sandbox is None
         box = sandbox if sandbox is not None else create_sandbox(run_settings)
         store.mark_running(run_id)
-        run = _Run(store, run_id, run_settings, model, box, owned, on_update, on_approval)
-        return await run.drive(None)
+        run = _Run(store, run_id, run_settings, factory, model, box, owned)
+        return await run.drive(None, on_update, on_approval)
+
+
+def _kind(graph: GraphFactory) -> str:
+    """What a run records of its graph: "solve", or the import path of a graph of your own."""
+    if graph is solve_graph:
+        return "solve"
+    return f"graph:{graph.__module__}:{graph.__qualname__}"
+
+
+def _factory(kind: str, run_id: str) -> GraphFactory:
+    """The graph factory a run recorded (see `_kind`)."""
+    if kind == "solve":
+        return solve_graph
+    path = kind.removeprefix("graph:")
+    module, _, name = path.partition(":")
+    try:
+        found: GraphFactory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(
+            f"run {run_id} was made by the graph {path}, which cannot be imported here;"
+            " pass it as resume(..., graph=...)"
+        ) from None
+    return found
 
 
 class _Run:
@@ -158,40 +218,41 @@ class _Run:
         store: TraceStore,
         run_id: str,
         settings: Settings,
+        factory: GraphFactory,
         model: ModelClient,
         box: Sandbox,
         owned: bool,
-        on_update: OnUpdate | None,
-        on_approval: OnApproval | None,
     ) -> None:
         self.store, self.run_id, self.settings = store, run_id, settings
-        self.model, self.box, self.owned = model, box, owned
-        self.on_update, self.on_approval = on_update, on_approval
+        self.factory, self.model, self.box, self.owned = factory, model, box, owned
+        self.on_update: OnUpdate | None = None
+        self.on_approval: OnApproval | None = None
+        self.last_node: str | None = None  # the latest node that ran (where stops are applied)
         self.config: Any = {
             "configurable": {"thread_id": run_id},
             "recursion_limit": RECURSION_LIMIT,
         }
 
-    async def drive(self, initial: SolveState | None) -> RunResult:
+    async def drive(
+        self,
+        initial: SolveState | None,
+        on_update: OnUpdate | None = None,
+        on_approval: OnApproval | None = None,
+    ) -> RunResult:
         """Stream the graph from `initial` (None: from the last checkpoint); close the
         sandbox if the run owns it."""
+        self.on_update, self.on_approval = on_update, on_approval
         start = time.perf_counter()
         settings = self.settings
         settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
                 saver.serde = checkpoint_serializer()
-                graph = build_solve_graph(
+                graph = self.factory(
                     TracedModel(self.model, self.store, self.run_id),
                     TracedSandbox(self.box, self.store, self.run_id),
-                    policy=settings.steer,
-                    exec_timeout=settings.exec_timeout,
-                    max_revisions=settings.max_revisions,
-                    max_replans=settings.max_replans,
-                    checkpointer=saver,
-                    snapshots=settings.snapshot_dir if settings.snapshots else None,
-                    approve=settings.approve,
-                )
+                    settings,
+                ).compile(checkpointer=saver)
                 if initial is None:
                     current = await self._state(graph)
                     if current.snapshot is not None:
@@ -218,6 +279,8 @@ class _Run:
                         inputs, self.config, stream_mode="updates", durability="sync"
                     ):
                         self._record(chunk)
+                        if await self._over_budget(graph):
+                            break
             except TimeoutError:
                 state = await self._state(graph)
                 reason = budget_exceeded(state.task.budget, state)
@@ -246,15 +309,32 @@ class _Run:
         for node, delta in chunk.items():
             if node == "__interrupt__":
                 continue
+            self.last_node = node
             for message in (delta or {}).get("messages", []):
                 self.store.record_message(message)
             if self.on_update is not None:
                 self.on_update(node, delta or {})
 
+    async def _over_budget(self, graph: Any) -> bool:
+        """Stop a graph of your own that is over budget (graphs built with `add_route`, such
+        as the solve graph, guard their budget on every route and are not asked)."""
+        if guards_its_budget(graph):
+            return False
+        state = await self._state(graph)
+        reason = budget_exceeded(state.task.budget, state)
+        if reason is not None:
+            await self._stop(graph, reason)
+        return reason is not None
+
     async def _stop(self, graph: Any, reason: str) -> None:
-        """End the run now, mid-step: settle the best answer so far as its result."""
+        """End the run now, mid-step: settle the best answer so far as its result, and
+        leave the thread with nothing left to run."""
         update = stop_early(await self._state(graph), reason)
-        await graph.aupdate_state(self.config, update, as_node="finish")
+        if FINISH in graph.nodes:
+            await graph.aupdate_state(self.config, update, as_node=FINISH)
+            return
+        await graph.aupdate_state(self.config, update, as_node=self.last_node or START)
+        await graph.aupdate_state(self.config, None, as_node=END)
 
     async def _state(self, graph: Any) -> SolveState:
         return SolveState.model_validate((await graph.aget_state(self.config)).values)
@@ -267,7 +347,7 @@ class _Run:
             status = "paused"
             self.store.mark_paused(self.run_id, wall_s=wall_s)
         else:
-            status = "done" if state.stop_reason in FINISHED else "stopped"
+            status = "done" if _answered(state) else "stopped"
             self.store.end_run(
                 self.run_id,
                 status=status,
@@ -294,6 +374,12 @@ class _Run:
         )
         if self.on_update is not None:
             self.on_update("restore", payload)
+
+
+def _answered(state: SolveState) -> bool:
+    """A run is done when it answered: the solve graph says how; a graph of your own that
+    ends with an answer and no stop reason answered too."""
+    return state.stop_reason in FINISHED or (state.stop_reason is None and bool(state.answer))
 
 
 def _remaining_seconds(state: SolveState) -> float | None:
