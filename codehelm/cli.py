@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -73,12 +74,18 @@ def _settings(**overrides: Any) -> Settings:
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
 
 
+def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+    """Warnings as one line on stderr, without the source line Python adds."""
+    err.print(f"[yellow]warning:[/yellow] {escape(str(message))}", soft_wrap=True)
+
+
 def _run(
     command: Callable[[], Coroutine[Any, Any, int]], debug: bool, run_id: str = "RUN_ID"
 ) -> None:
     """Run a command; map errors to one line on stderr and an exit code (2 bad input, 1 failed)."""
     from codehelm.errors import CodehelmError
 
+    warnings.showwarning = _show_warning
     try:
         code = asyncio.run(command())
     except CodehelmError as exc:

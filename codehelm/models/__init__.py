@@ -13,7 +13,7 @@ from codehelm.models.gateway import (
     Structured,
     TransientModelError,
 )
-from codehelm.models.registry import MODELS, create_model, make_model
+from codehelm.models.registry import MODELS, cost_unenforceable, create_model, make_model
 from codehelm.models.scripted import ScriptedModel
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ScriptedModel",
     "Structured",
     "TransientModelError",
+    "cost_unenforceable",
     "create_model",
     "make_model",
 ]

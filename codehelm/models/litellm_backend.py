@@ -88,6 +88,20 @@ def litellm_model(
     return ModelGateway(LiteLLMBackend(model, api_base=api_base), **gateway_options)
 
 
+def price_known(model: str, api_base: str | None = None) -> bool:
+    """Whether litellm knows what `model` costs, so a dollar budget can be enforced. The
+    embedded model is free; a model on a server of your own (`api_base`) has no price."""
+    if model.startswith(f"{LOCAL_PROVIDER}/"):
+        return True
+    if api_base is not None:
+        return False
+    try:
+        info = load_litellm().get_model_info(model)
+    except Exception:  # litellm raises for a model missing from its price map
+        return False
+    return info.get("input_cost_per_token") is not None
+
+
 def _has_keys(litellm: ModuleType, model: str, api_base: str | None = None) -> bool:
     env = litellm.validate_environment(model, api_base=api_base)
     return bool(env.get("keys_in_environment", True))

@@ -47,6 +47,23 @@ def make_model(spec: str, *, api_base: str | None = None, **gateway_options: Any
     return gateway
 
 
+def cost_unenforceable(settings: Settings) -> str | None:
+    """Why `settings.max_cost_usd` cannot be enforced for `settings.model`, or None."""
+    if settings.max_cost_usd is None:
+        return None
+    name, colon, _ = settings.model.partition(":")
+    if colon and name in MODELS:
+        return None  # registered backends report their own cost (scripted: free)
+    from codehelm.models.litellm_backend import price_known
+
+    if price_known(settings.model, settings.api_base):
+        return None
+    return (
+        f"the price of {settings.model} is unknown, so max_cost_usd"
+        f" (${settings.max_cost_usd:g}) cannot be enforced; limit max_tokens instead"
+    )
+
+
 def create_model(settings: Settings) -> ModelGateway:
     """The client for `settings.model`, with the settings' timeouts, retries and sampling."""
     sampling = {"temperature": settings.temperature, "seed": settings.seed}

@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -41,8 +42,8 @@ from codehelm.graphs.compose import (
     stop_early,
 )
 from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
-from codehelm.messages import MESSAGE_TYPES, Answer, Usage, Verdict
-from codehelm.models import ModelClient, create_model
+from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
+from codehelm.models import ModelClient, cost_unenforceable, create_model
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
 from codehelm.snapshot_ref import SnapshotRef
 from codehelm.state import Attempt, SolveState
@@ -62,6 +63,10 @@ OnApproval = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 returns an `Approval`'s fields, e.g. `{"decision": "run"}`, or None to leave the run paused."""
 
 FINISHED = ("verified", "unverified")
+
+
+class BudgetWarning(UserWarning):
+    """A limit of the run's budget cannot be enforced (e.g. dollars for an unpriced model)."""
 
 
 class RunResult(BaseModel):
@@ -136,10 +141,21 @@ async def solve(
         settings = settings.model_copy(update={"approve": approve})
     if not prompt.strip():
         raise ConfigError("the task is empty: say what to solve")
+    unenforceable = cost_unenforceable(settings) if model is None else None
     model = model or create_model(settings)
     owned = sandbox is None
     box = sandbox if sandbox is not None else create_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget())
+    initial = SolveState(task=task, messages=[task])
+    if unenforceable is not None:  # say so now, not after the money is spent
+        warnings.warn(unenforceable, BudgetWarning, stacklevel=2)
+        note = ErrorReport(
+            error="the dollar budget cannot be enforced",
+            detail=unenforceable,
+            run_id=task.run_id,
+            sender="runner",
+        )
+        initial = initial.model_copy(update={"messages": [task, note]})
     with TraceStore(settings.trace_path) as store:
         store.start_run(
             task.run_id,
@@ -147,8 +163,8 @@ async def solve(
             prompt,
             settings.model_dump(mode="json", exclude={"home", "e2b_api_key"}),
         )
-        store.record_message(task)
-        initial = SolveState(task=task, messages=[task])
+        for message in initial.messages:
+            store.record_message(message)
         run = _Run(store, task.run_id, settings, graph, model, box, owned)
         return await run.drive(initial, on_update, on_approval)
 
