@@ -16,14 +16,12 @@ verifier does not let such a re-run fail a possibly correct answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from codehelm.agents.base import purpose
 from codehelm.errors import SandboxError
 from codehelm.messages import CodeAction, Execution
 from codehelm.state import SolveState
-from codehelm.tools.sandbox.base import Sandbox
+from codehelm.tools.sandbox.base import ClosesOnExit, Sandbox
 from codehelm.tools.sandbox.snapshot import restore_snapshot
 
 
@@ -36,7 +34,7 @@ class StartingState:
     replayed: int = 0  # earlier programs run to rebuild it
 
 
-class CheckSandbox:
+class CheckSandbox(ClosesOnExit):
     """A sibling of `sandbox` for one verification (`async with`); opened on first use."""
 
     def __init__(self, sandbox: Sandbox, state: SolveState, *, timeout: float) -> None:
@@ -86,14 +84,6 @@ class CheckSandbox:
             and (current is None or m.id != current.id)
         ]
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
         if self._box is not None:
             await self._box.close()
