@@ -35,6 +35,28 @@ class Settings(BaseSettings):
         description="E2B's API key, read from E2B_API_KEY (only for sandbox=e2b).",
         repr=False,
     )
+    search: str = Field(
+        default="corpus",
+        description="Where research searches: corpus (a local folder, see corpus), searxng,"
+        " ddgs (DuckDuckGo), tavily (needs TAVILY_API_KEY), or a registered name.",
+    )
+    corpus: Path | None = Field(
+        default=None, description="A folder of HTML, Markdown, text and PDF files to search."
+    )
+    searxng_url: str | None = Field(
+        default=None, description="Base URL of a SearXNG instance (for search=searxng)."
+    )
+    tavily_api_key: str | None = Field(
+        default=None,
+        validation_alias="TAVILY_API_KEY",
+        description="Tavily's API key, read from TAVILY_API_KEY (only for search=tavily).",
+        repr=False,
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Private or loopback hosts the web fetcher may reach (e.g. 127.0.0.1);"
+        " everything else private is refused.",
+    )
     steer: SteeringPolicy = Field(
         default="steer",
         description="How steps choose code or text: steer, plan, code, text, self-estimate.",
@@ -76,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.home / "checkpoints.sqlite"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
 
     @property
     def snapshot_dir(self) -> Path:

@@ -152,7 +152,7 @@ async def run_eval(
     journal = out_dir / "runs.jsonl"
     earlier = {r.key: r for r in read_records(journal) if r.error is None}
     run_settings = settings.model_copy(update={"home": out_dir / "runs"})
-    snapshot = run_settings.model_dump(mode="json", exclude={"e2b_api_key"})
+    snapshot = run_settings.model_dump(mode="json", exclude={"e2b_api_key", "tavily_api_key"})
     items = generate_items(plan.families, plan.n, plan.seed, plan.difficulty)
     jobs = [
         EvalJob(item=item, mode=mode, samples=plan.samples, settings=snapshot)

@@ -161,7 +161,7 @@ async def solve(
             task.run_id,
             _kind(graph),
             prompt,
-            settings.model_dump(mode="json", exclude={"home", "e2b_api_key"}),
+            settings.model_dump(mode="json", exclude={"home", "e2b_api_key", "tavily_api_key"}),
         )
         for message in initial.messages:
             store.record_message(message)
