@@ -3,15 +3,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TASK ?= What is 3847 * 2931?
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup test-setup run test lint bench clean
 
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh run
+
+test-setup:
+	@bash scripts/setup.sh test
 
 run: setup
 	$(BIN)/codehelm solve "$(TASK)"
 
-lint: setup
+lint: test-setup
 	$(BIN)/ruff check codehelm tests examples benchmarks
 	$(BIN)/ruff format --check codehelm tests examples benchmarks
 	$(BIN)/mypy codehelm
@@ -20,7 +23,7 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: setup
+bench: test-setup
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/selection.py

@@ -4,6 +4,7 @@ so `codehelm --help` stays fast."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 import warnings
@@ -216,6 +217,10 @@ def evaluate(
         from codehelm.evals.tasks import FAMILIES
         from codehelm.runtime.batch import Executor, make_batch_runner
 
+        if importlib.util.find_spec("matplotlib") is None:  # before hours of runs, not after
+            raise ConfigError(
+                "codehelm eval draws its chart with matplotlib: pip install 'codehelm[eval]'"
+            )
         settings = _settings(model=model, max_steps=max_steps)
         names = sorted(FAMILIES) if families == "all" else _split(families)
         unknown = [f for f in names if f not in FAMILIES]
