@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         Verdict,
     )
     from codehelm.models import ModelClient, ModelGateway, ScriptedModel, make_model
+    from codehelm.runtime.research import ResearchResult, research
     from codehelm.runtime.runner import (
         GraphFactory,
         RunResult,
@@ -66,6 +67,8 @@ _EXPORTS = {
     "ModelGateway": "codehelm.models",
     "ScriptedModel": "codehelm.models",
     "make_model": "codehelm.models",
+    "ResearchResult": "codehelm.runtime.research",
+    "research": "codehelm.runtime.research",
     "GraphFactory": "codehelm.runtime.runner",
     "RunResult": "codehelm.runtime.runner",
     "solve_graph": "codehelm.runtime.runner",
@@ -91,6 +94,7 @@ __all__ = [
     "ModelGateway",
     "Plan",
     "PlanStep",
+    "ResearchResult",
     "RunResult",
     "Sandbox",
     "ScriptedModel",
@@ -106,6 +110,8 @@ __all__ = [
     "create_solve_graph",
     "make_model",
     "new_task",
+    "research",
+    "research_sync",
     "resume",
     "run_graph",
     "solve",
@@ -126,3 +132,10 @@ def solve_sync(prompt: str, **kwargs: Any) -> RunResult:
     from codehelm.runtime.runner import solve
 
     return asyncio.run(solve(prompt, **kwargs))
+
+
+def research_sync(question: str, **kwargs: Any) -> ResearchResult:
+    """`research` for scripts and notebooks without an event loop."""
+    from codehelm.runtime.research import research
+
+    return asyncio.run(research(question, **kwargs))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
@@ -175,6 +176,87 @@ def solve(
                 on_approval=progress.ask,
             )
         return _report(result, as_json)
+
+    _run(command, debug, run_id)
+
+
+@app.command()
+def research(
+    question: Annotated[
+        str,
+        typer.Argument(help="What to research; @FILE reads it from a file, - from standard input."),
+    ],
+    corpus: Annotated[
+        Path | None, typer.Option(help="A folder of HTML, Markdown, text and PDF files to search.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Where to search: corpus (default), searxng, ddgs, tavily.")
+    ] = None,
+    searxng_url: Annotated[str | None, typer.Option(help="SearXNG's base URL.")] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A private host the fetcher may reach (repeatable), e.g. 127.0.0.1."),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--out", help="Write the report (Markdown) to this file.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="litellm model string, as for solve.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Agent steps.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Wall-clock seconds.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Dollars, where prices are known.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Research a question in a corpus or on the web: a cited report, or an abstention."""
+
+    from codehelm.messages import new_id
+
+    run_id = new_id()
+
+    async def command() -> int:
+        from codehelm.runtime.research import research as run_research
+
+        settings = _settings(
+            corpus=corpus,
+            search=search,
+            searxng_url=searxng_url,
+            allow_hosts=allow_host,
+            model=model,
+            api_base=api_base,
+            max_steps=max_steps,
+            max_tokens=max_tokens,
+            max_seconds=max_seconds,
+            max_cost_usd=max_cost,
+            home=home,
+        )
+        with Progress(live=not as_json) as progress:
+            result = await run_research(
+                _read_task(question), settings=settings, run_id=run_id, on_update=progress
+            )
+        if report is not None and result.answer is not None:
+            report.write_text(result.answer, encoding="utf-8")
+        if as_json:
+            fields = {"run_id", "answer", "abstained", "citations", "mindmap", "stop_reason"}
+            data = result.model_dump(mode="json", include=fields | {"usage"})
+            out.print_json(json.dumps(data))
+            return 0 if result.answer else 1
+        if result.answer is None:
+            out.print(f"[bold red]No report.[/bold red] {escape(result.stop_reason or '')}")
+        elif report is None:
+            out.print(Markdown(result.answer))
+        usage = result.usage
+        cost = f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "cost unknown"
+        written = [f"report {report}"] if report is not None and result.answer else []
+        written += [f"mind map {result.mindmap}"] if result.mindmap else []
+        err.print(
+            f"[dim]{result.status} ({result.stop_reason}) · run {result.run_id}"
+            f" · {len(result.citations)} citations · {usage.total_tokens} tokens · {cost}"
+            f" · {result.wall_s:.1f} s{''.join(' · ' + w for w in written)}[/dim]"
+        )
+        return 0 if result.answer else 1
 
     _run(command, debug, run_id)
 
@@ -379,6 +461,9 @@ def show(
     every: Annotated[
         bool, typer.Option("--all", help="Also list internal calls (sandbox snapshots).")
     ] = False,
+    mindmap: Annotated[
+        bool, typer.Option("--mindmap", help="Draw the run's mind map (PNG and HTML).")
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -386,7 +471,8 @@ def show(
     """Show a run's messages, model calls and tool calls from its trace."""
 
     async def command() -> int:
-
+        if mindmap:
+            return await _draw_mindmap(run_id, home)
         with _store(home, run_id) as store:
             record = store.get_run(run_id)
             events = store.events(run_id)
@@ -416,6 +502,30 @@ def show(
         return 0
 
     _run(command, debug)
+
+
+async def _draw_mindmap(run_id: str, home: Path | None) -> int:
+    """Draw a run's mind map as PNG and HTML beside its JSON export; print the paths."""
+    from codehelm.agents.mindmap import MindMap
+    from codehelm.errors import ConfigError
+    from codehelm.graphs.research import ResearchState
+    from codehelm.runtime.runner import checkpointed_state
+
+    _store(home, run_id).close()  # an unknown run is a clear error
+    settings = _settings(home=home)
+    state = await checkpointed_state(settings, run_id, ResearchState)
+    if not state.mindmap.nodes:
+        raise ConfigError(f"run {run_id} has no mind map (only research runs build one)")
+    mind_map = MindMap.from_data(state.mindmap)
+    folder = settings.home / "mindmaps"
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / f"{run_id}.html"
+    mind_map.to_html(html)
+    out.print(f"mind map: {html}")
+    png = folder / f"{run_id}.png"
+    mind_map.to_png(png)
+    out.print(f"drawing: {png}")
+    return 0
 
 
 def _store(home: Path | None, run_id: str) -> TraceStore:
@@ -516,7 +626,19 @@ class Progress:
         if node == "steerer" and update.get("guidance"):
             g = update["guidance"]
             return f"{g.action} ({g.mode})" + (f": {_clip(g.hint, 60)}" if g.hint else "")
-        if node == "verifier" and update.get("verdict"):
+        if node in ("scope", "followup") and update.get("queries"):
+            return "searching: " + "; ".join(_clip(q, 40) for q in update["queries"])
+        if node == "researcher":
+            (query, quotes), *_ = update.get("found", {"?": 0}).items()
+            skipped = sum(m.type == "error" for m in update.get("messages", []))
+            return f"{quotes} quotes for {_clip(query, 40)!r}" + (
+                f", {skipped} sources skipped" if skipped else ""
+            )
+        if node == "map" and update.get("mindmap"):
+            return f"mind map: {len(update['mindmap'].nodes)} nodes"
+        if node == "writer":
+            return f"report drafted, {len(update.get('citations', []))} citations"
+        if node in ("verifier", "citations") and update.get("verdict"):
             v = update["verdict"]
             marks = " ".join(
                 f"{c.name}{'✓' if c.passed else '?' if c.passed is None else '✗'}" for c in v.checks

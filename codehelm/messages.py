@@ -189,13 +189,17 @@ class Execution(Message):
 
 
 class Evidence(Message):
-    """A piece of support for a claim, with provenance."""
+    """A piece of support for a claim, with provenance: a verbatim `quote` of the text at
+    `source` (a URL or file path) whose sha256 is `content_hash`, or a `computed` result:
+    the last line a `program` printed, `source` naming its execution."""
 
     type: Literal["evidence"] = "evidence"
     source: str
     quote: str
     retrieved_at: datetime = Field(default_factory=utc_now)
     content_hash: str = ""
+    kind: Literal["quote", "computed"] = "quote"
+    program: str = ""
 
 
 class Check(BaseModel):

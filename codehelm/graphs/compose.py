@@ -36,7 +36,9 @@ def agent_node(name: str, node: Node) -> Node:
     """Wrap an agent so each run counts as a step, its time counts against the budget,
     and the calls it makes are attributed to `name` in the trace."""
 
-    async def run(state: SolveState) -> dict[str, Any]:
+    # `Any`, not `SolveState`: LangGraph hands a node the state schema its first parameter
+    # is annotated with, and a graph's own state may extend SolveState (research).
+    async def run(state: Any) -> dict[str, Any]:
         token = current_agent.set(name)
         start = time.perf_counter()
         try:

@@ -15,14 +15,16 @@ import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from langgraph.graph import END, START
+from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel
 
+from codehelm.agents.mindmap import MIND_MAP_TYPES
+from codehelm.agents.writer import Citation
 from codehelm.config import Settings
 from codehelm.errors import (
     CodehelmError,
@@ -41,6 +43,7 @@ from codehelm.graphs.compose import (
     new_task,
     stop_early,
 )
+from codehelm.graphs.research import ResearchState
 from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
@@ -54,7 +57,7 @@ from codehelm.tools.sandbox.snapshot import restore_snapshot
 OnUpdate = Callable[[str, dict[str, Any]], None]
 """Called after each node with its name and the state update it returned."""
 
-GraphFactory = Callable[[ModelClient, Sandbox, Settings], SolveGraph]
+GraphFactory = Callable[[ModelClient, Sandbox, Settings], StateGraph[Any, Any, Any, Any]]
 """Builds a run's graph, uncompiled, from the run's (traced) model and sandbox and its
 settings; the runner compiles it with its checkpointer. `solve_graph` is the default."""
 
@@ -111,7 +114,15 @@ def solve_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> Sol
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints may only revive codehelm's own message and state types."""
     return JsonPlusSerializer(
-        allowed_msgpack_modules=[*MESSAGE_TYPES, SolveState, Attempt, SnapshotRef]
+        allowed_msgpack_modules=[
+            *MESSAGE_TYPES,
+            SolveState,
+            Attempt,
+            SnapshotRef,
+            ResearchState,
+            Citation,
+            *MIND_MAP_TYPES,
+        ]
     )
 
 
@@ -192,7 +203,7 @@ async def resume(
             )
         run_settings = Settings.model_validate({**record.settings, "home": settings.home})
         if record.status in ("done", "stopped"):
-            state = await _checkpointed_state(run_settings, run_id)
+            state = await checkpointed_state(run_settings, run_id, SolveState)
             return result_of(run_id, record.status, state, None, record.wall_s)
         factory = graph or _factory(record.kind, run_id)
         model = model or create_model(run_settings)
@@ -429,12 +440,19 @@ def result_of(
     )
 
 
-async def _checkpointed_state(settings: Settings, run_id: str) -> SolveState:
-    """A run's state at its last checkpoint, read without building its graph."""
+State = TypeVar("State", bound=SolveState)
+
+
+async def checkpointed_state(
+    settings: Settings,
+    run_id: str,
+    schema: type[State] = SolveState,  # type: ignore[assignment]
+) -> State:
+    """A run's state (as `schema`) at its last checkpoint, read without building its graph."""
     config: Any = {"configurable": {"thread_id": run_id}}
     async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
         saver.serde = checkpoint_serializer()
         saved = await saver.aget_tuple(config)
     if saved is None:
         raise RunNotFoundError(f"run {run_id} has no checkpoint in {settings.checkpoint_path}")
-    return SolveState.model_validate(saved.checkpoint["channel_values"])
+    return schema.model_validate(saved.checkpoint["channel_values"])
