@@ -173,10 +173,10 @@ async def plan_computation(state: ResearchState) -> dict[str, Any]:
 async def finish(state: ResearchState) -> dict[str, Any]:
     """The report as the answer; without one, why not (no evidence, or the budget)."""
     reason = budget_exceeded(state.task.budget, state)
-    report = state.report
+    report, citations = state.report, state.citations
     if report is None and reason and _evidence(state):  # out of budget: what it has
-        cited = number(cited_evidence(_evidence(state), state.task.prompt))
-        report = compose(state.task.prompt, "", cited, state.mindmap)
+        citations = number(cited_evidence(_evidence(state), state.task.prompt))
+        report = compose(state.task.prompt, "", citations, state.mindmap)
     if report is None:
         why = reason or f"abstained: no usable evidence found for {state.task.prompt!r}"
         return {"answer": None, "stop_reason": why}
@@ -184,12 +184,13 @@ async def finish(state: ResearchState) -> dict[str, Any]:
     answer = Answer(
         content=report,
         mode="text",
-        evidence_ids=[c.evidence_id for c in state.citations],
+        evidence_ids=[c.evidence_id for c in citations],
         usage=state.usage,
         run_id=state.task.run_id,
         sender="writer",
     )
-    return {"answer": answer, "stop_reason": reason or ("verified" if verified else "unverified")}
+    why = reason or ("verified" if verified else "unverified")
+    return {"answer": answer, "citations": citations, "stop_reason": why}
 
 
 def _evidence(state: ResearchState) -> list[Evidence]:

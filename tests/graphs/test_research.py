@@ -166,3 +166,15 @@ def test_research_without_a_corpus_says_what_to_set(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["research", "anything", "--home", str(tmp_path)])
     assert done.exit_code == 2
     assert "--corpus" in done.output and "Traceback" not in done.output
+
+
+async def test_a_budget_stop_reports_what_was_found(research_settings: Settings) -> None:
+    model = ScriptedModel({"planner": [scope("TaskGroup added")], "mindmap": [EXTRACTION]})
+    # scope, two researchers and the map: then the budget ends it before the writer
+    limited = research_settings.model_copy(update={"max_steps": 4})
+    result = await research("When was TaskGroup added?", settings=limited, model=model)
+    assert result.stop_reason is not None and result.stop_reason.startswith("budget: reached 4")
+    assert result.answer is not None and result.citations
+    assert "The asyncio.TaskGroup class was added in Python 3.11." in result.answer
+    assert all(f"“{c.quote}” [{c.n}]" in result.answer for c in result.citations)
+    assert [agent for agent, _ in model.calls if agent == "writer"] == []
