@@ -101,7 +101,7 @@ async def test_a_hanging_server_hits_the_gateway_timeout_on_every_attempt(
     assert "openai/x did not answer within 0.5 s (2 attempts" in str(caught.value)
     assert "CODEHELM_MODEL_TIMEOUT" in str(caught.value)
     assert len(fake_openai.seen("hang")) == 2
-    assert 1.0 <= elapsed < 5.0
+    assert 1.0 <= elapsed < 15.0  # two 0.5 s timeouts and a backoff, not a hang
 
 
 async def test_settings_reach_the_server_and_no_key_is_needed(
