@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -301,22 +302,28 @@ def _params() -> dict[str, Any]:
 
 def _load_generation(cache: Path) -> _Index | None:
     """The published index, or None if there is none usable (a damaged one is rebuilt)."""
-    import bm25s
-
     try:
-        generation = cache / (cache / "current").read_text().strip()
-        manifest = json.loads((generation / "manifest.json").read_text())
-        if manifest["params"]["format"] != FORMAT:
-            return None
-        files = {e["path"]: FileEntry(**e) for e in manifest["files"]}
-        passages = [(p, s, e) for p, s, e in manifest["passages"]]
-        retriever = None
-        if passages:
-            retriever = bm25s.BM25.load(generation / "bm25", show_progress=False)
+        return _read_generation(cache / (cache / "current").read_text().strip())
     except Exception as exc:  # missing, half-written or from another version: rebuild it
         if not isinstance(exc, FileNotFoundError):
             logger.warning("corpus: rebuilding the index in %s: %s", cache, exc)
         return None
+
+
+@lru_cache(maxsize=4)
+def _read_generation(generation: Path) -> _Index:
+    """A generation's index, read once per process: generations never change once published,
+    so each researcher of a run opens the corpus without reading it again."""
+    import bm25s
+
+    manifest = json.loads((generation / "manifest.json").read_text())
+    if manifest["params"]["format"] != FORMAT:
+        raise ValueError(f"index format {manifest['params']['format']}, not {FORMAT}")
+    files = {e["path"]: FileEntry(**e) for e in manifest["files"]}
+    passages = [(p, s, e) for p, s, e in manifest["passages"]]
+    retriever = None
+    if passages:
+        retriever = bm25s.BM25.load(generation / "bm25", show_progress=False)
     return _Index(files, passages, retriever, manifest["params"])
 
 
