@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from codehelm.agents.mindmap import MindMapData
+from codehelm.agents.quotes import squeeze
 from codehelm.agents.writer import Citation, compose
 from codehelm.errors import CodehelmError
 from codehelm.messages import Check, Evidence, Execution, Verdict
@@ -119,4 +120,5 @@ class CitationVerifier:
             text = await self.sources.get(evidence.content_hash)
         except CodehelmError as exc:
             return str(exc)
-        return "" if citation.quote in text else f"the quote is not in {evidence.source}"
+        found = squeeze(citation.quote) in squeeze(text)  # verbatim up to white space
+        return "" if found else f"the quote is not in {evidence.source}"

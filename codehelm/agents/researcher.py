@@ -2,8 +2,8 @@
 
 It searches (`SearchProvider`), reads each hit (a web page through the guarded
 `WebFetcher`, a corpus file from disk), keeps the text it read in the `SourceStore`, and
-quotes the sentences that share the most words with the query. Quotes are cut from the
-text by code, never written by a model, so every quote occurs verbatim in its source.
+quotes the sentences that best answer the query (`codehelm.agents.quotes`). Quotes are cut
+from the text by code, never written by a model, so every quote occurs in its source.
 A source that cannot be read (refused, too large, not text, gone) is skipped with the
 reason recorded as an `ErrorReport`.
 """
@@ -11,12 +11,12 @@ reason recorded as an `ErrorReport`.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from codehelm.agents.quotes import best_quotes
 from codehelm.errors import CodehelmError
 from codehelm.messages import ErrorReport, Evidence
 from codehelm.state import SolveState
@@ -24,68 +24,6 @@ from codehelm.tools.extract import extract_main_text
 from codehelm.tools.search.base import SearchHit, SearchProvider
 from codehelm.tools.sources import SourceStore
 from codehelm.tools.web import WebFetcher
-
-# A sentence ends at . ! or ? before white space (so "asyncio.TaskGroup" and "3.11" stay
-# whole) or at the end of its line.
-_SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?](?=\s)|$)", re.MULTILINE)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|\d+(?:\.\d+)*")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "the",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-    ]
-)
-MAX_QUOTE = 400  # characters: a quote is a sentence, not a page
-
-
-def terms(text: str) -> set[str]:
-    """The words of `text` that say something (lower case, no stop words)."""
-    return {w.lower().rstrip(".") for w in _WORD.findall(text)} - STOPWORDS
-
-
-def best_quotes(text: str, query: str, *, k: int = 2) -> list[tuple[int, str]]:
-    """Up to `k` sentences of `text` sharing the most words with `query`, as (offset,
-    sentence), each a verbatim slice of `text` (a long sentence is cut to its start)."""
-    wanted = terms(query)
-    scored: list[tuple[int, int, str]] = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group()
-        overlap = len(terms(sentence) & wanted)
-        if overlap and len(sentence) >= 20:
-            scored.append((overlap, match.start(), sentence[:MAX_QUOTE]))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [(start, sentence) for _, start, sentence in scored[:k]]
-
 
 SearchOpener = Callable[[], AbstractAsyncContextManager[SearchProvider]]
 FetcherOpener = Callable[[], AbstractAsyncContextManager[WebFetcher]]
@@ -127,7 +65,8 @@ class Researcher:
                         )
                         continue
                     digest = await self.sources.put(text)
-                    for _, quote in best_quotes(text, query, k=self.quotes_per_source):
+                    quotes = best_quotes(text, query, k=self.quotes_per_source, near=hit.offsets)
+                    for quote in quotes:
                         messages.append(
                             Evidence(source=hit.url, quote=quote, content_hash=digest, **stamp)
                         )

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from codehelm.agents.mindmap import MindMap, MindMapData
-from codehelm.agents.researcher import terms
+from codehelm.agents.quotes import score, weights
 from codehelm.messages import Evidence
 from codehelm.models import ModelClient
 from codehelm.prompts import render
@@ -36,13 +36,15 @@ class Citation(BaseModel):
 
 
 def cited_evidence(evidence: list[Evidence], question: str) -> list[Evidence]:
-    """The evidence worth citing: computed results first, then quotes sharing the most
-    words with the question; one copy of a quote found twice."""
-    wanted = terms(question)
-    unique = {(e.source, e.quote): e for e in reversed(evidence)}
+    """The evidence worth citing: computed results first, then the quotes that best answer
+    the question (ties in the order found: the search's best hits first); a quote found
+    twice is cited once."""
+    unique: dict[tuple[str, str], Evidence] = {}
+    for piece in evidence:
+        unique.setdefault((piece.source, piece.quote), piece)
+    weighted = weights(question, [e.quote for e in unique.values()])
     ranked = sorted(
-        unique.values(),
-        key=lambda e: (e.kind != "computed", -len(terms(e.quote) & wanted)),
+        unique.values(), key=lambda e: (e.kind != "computed", -score(e.quote, weighted))
     )
     return ranked[:MAX_CITED]
 

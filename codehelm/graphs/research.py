@@ -17,6 +17,7 @@ Every route is guarded by the budget, so a run out of budget ends with what it h
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -64,6 +65,19 @@ class ResearchState(SolveState):
 ResearchGraph = StateGraph[ResearchState, None, ResearchState, ResearchState]
 
 
+_NUMERIC = re.compile(
+    r"\d|\bhow (many|much|long|old|far|often)\b|\b(sum|total|average|mean|difference"
+    r"|percent(age)?|ratio|between|compute|calculate)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_numbers(question: str) -> bool:
+    """Whether computing could be part of the answer: a small model asked to scope "which
+    module provides X" still copies its example's computation, so the question decides."""
+    return _NUMERIC.search(question) is not None
+
+
 class Scope(BaseModel):
     queries: list[str] = Field(min_length=1, max_length=3)
     compute: str = ""
@@ -83,9 +97,10 @@ def scope_node(model: ModelClient) -> Callable[[ResearchState], Any]:
         except ModelOutputError as exc:  # the question itself is a query
             return {"queries": [question], "rounds": 1, "usage": exc.usage}
         queries = list(dict.fromkeys([question, *(q.strip() for q in reply.value.queries)]))
+        compute = reply.value.compute.strip() if asks_for_numbers(question) else ""
         return {
             "queries": [q for q in queries if q],
-            "compute": reply.value.compute.strip(),
+            "compute": compute,
             "rounds": 1,
             "usage": reply.usage,
         }

@@ -14,6 +14,7 @@ from codehelm.config import Settings
 from codehelm.models import ScriptedModel
 from codehelm.runtime.research import research
 from codehelm.runtime.trace import TraceStore
+from codehelm.tools.extract import extract_main_text
 from tests.conftest import code_reply
 
 PAGE = """<html><head><title>asyncio — Task groups</title></head><body>
@@ -76,9 +77,9 @@ async def test_a_cited_report_whose_quotes_are_in_their_sources(
     assert "asyncio.TaskGroup was added in Python 3.11 [1]." in result.answer
     assert "42 years" not in result.answer  # a number no evidence holds is dropped
     assert "Buy our Python course" not in result.answer  # the page's chrome is not quoted
-    for citation in result.citations:
-        text = Path(citation.source).read_text()
-        assert citation.quote in text or citation.quote in " ".join(text.split())
+    for citation in result.citations:  # in the text read from its source, up to white space
+        text = extract_main_text(Path(citation.source).read_bytes(), source=citation.source)
+        assert " ".join(citation.quote.split()) in " ".join(text.split())
         assert f"[{citation.n}]" in result.answer
     assert result.mindmap is not None and Path(result.mindmap).is_file()
     assert Path(result.mindmap).with_suffix(".html").is_file()
@@ -122,7 +123,10 @@ async def test_the_embedded_model_researches_a_corpus_to_a_cited_report(
     result = await research("Which Python version added asyncio.TaskGroup?", settings=settings)
     assert result.answer is not None, result.stop_reason
     assert result.citations
-    texts = {c.source: " ".join(Path(c.source).read_text().split()) for c in result.citations}
+    texts = {
+        c.source: " ".join(extract_main_text(Path(c.source).read_bytes(), source=c.source).split())
+        for c in result.citations
+    }
     for citation in result.citations:
         assert " ".join(citation.quote.split()) in texts[citation.source]
         assert f"[{citation.n}]" in result.answer

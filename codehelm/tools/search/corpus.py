@@ -171,10 +171,14 @@ def split_passages(text: str, words: int = WINDOW, overlap: int = OVERLAP) -> li
     ]
 
 
+SKIPPED_FOLDERS = ("_sources",)  # Sphinx's copies of the sources of the pages it built
+
+
 def _documents(folder: Path) -> Iterator[Path]:
-    """Files with a known suffix under `folder`, skipping hidden files and folders."""
+    """Files with a known suffix under `folder`, skipping hidden files and folders and the
+    source copies of built documentation (they would fill half the hits with duplicates)."""
     for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS]
         for name in names:
             if not name.startswith(".") and Path(name).suffix.lower() in CONTENT_TYPES:
                 yield Path(root, name)
