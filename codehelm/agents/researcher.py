@@ -21,7 +21,7 @@ from codehelm.errors import CodehelmError
 from codehelm.messages import ErrorReport, Evidence
 from codehelm.state import SolveState
 from codehelm.tools.extract import extract_main_text
-from codehelm.tools.search.base import SearchHit, SearchProvider
+from codehelm.tools.search.base import DocumentStore, SearchHit, SearchProvider
 from codehelm.tools.sources import SourceStore
 from codehelm.tools.web import WebFetcher
 
@@ -52,29 +52,32 @@ class Researcher:
         query: str = getattr(state, "question", "") or state.task.prompt
         stamp = {"run_id": state.task.run_id, "sender": self.name}
         messages: list[Evidence | ErrorReport] = []
-        async with self._slots:
-            async with self.search() as provider:
-                found = await provider.search(query, k=self.hits)
-            async with self.fetcher() as fetcher:
-                for hit in found:
-                    try:
-                        text = await self._read(hit, fetcher)
-                    except CodehelmError as exc:
-                        messages.append(
-                            ErrorReport(error=f"skipped {hit.url}", detail=str(exc), **stamp)
-                        )
-                        continue
-                    digest = await self.sources.put(text)
-                    quotes = best_quotes(text, query, k=self.quotes_per_source, near=hit.offsets)
-                    for quote in quotes:
-                        messages.append(
-                            Evidence(source=hit.url, quote=quote, content_hash=digest, **stamp)
-                        )
+        async with self._slots, self.search() as provider, self.fetcher() as fetcher:
+            found = await provider.search(query, k=self.hits)
+            for hit in found:
+                try:
+                    text = await self._read(hit, provider, fetcher)
+                except CodehelmError as exc:
+                    messages.append(
+                        ErrorReport(error=f"skipped {hit.url}", detail=str(exc), **stamp)
+                    )
+                    continue
+                digest = await self.sources.put(text)
+                quotes = best_quotes(text, query, k=self.quotes_per_source, near=hit.offsets)
+                for quote in quotes:
+                    messages.append(
+                        Evidence(source=hit.url, quote=quote, content_hash=digest, **stamp)
+                    )
         evidence = sum(isinstance(m, Evidence) for m in messages)
         return {"messages": messages, "found": {query: evidence}}
 
     @staticmethod
-    async def _read(hit: SearchHit, fetcher: WebFetcher) -> str:
+    async def _read(hit: SearchHit, provider: SearchProvider, fetcher: WebFetcher) -> str:
+        """The text of a hit: the corpus's own (as indexed), a fetched page's, or a file's."""
+        if isinstance(provider, DocumentStore):
+            text = await provider.document_text(hit.url)
+            if text is not None:
+                return text
         if hit.url.startswith(("http://", "https://")):
             return (await fetcher.fetch(hit.url)).text
         path = Path(hit.url.removeprefix("file://"))

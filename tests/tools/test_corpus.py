@@ -13,6 +13,7 @@ import pytest
 
 from codehelm.errors import ConfigError
 from codehelm.tools.search import CorpusSearch, SearchHit
+from codehelm.tools.search.base import DocumentStore
 from codehelm.tools.search.corpus import split_passages
 
 ASYNCIO_HTML = """<!DOCTYPE html>
@@ -356,3 +357,18 @@ async def test_an_unwritable_cache_is_a_config_error(corpus: Path, tmp_path: Pat
     (tmp_path / "home").write_text("a file where the cache folder should be")
     with pytest.raises(ConfigError, match=r"cannot keep the corpus index in .*CODEHELM_HOME"):
         await CorpusSearch(corpus, tmp_path / "home").search("Galilean moons")
+
+
+async def test_the_corpus_gives_the_text_its_hits_point_into(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    page = b"<html><body><nav>Home | About</nav><main><p>" + b"Bananas are yellow. " * 30
+    (folder / "fruit.html").write_bytes(page + b"</p></main></body></html>")
+    async with CorpusSearch(folder, tmp_path / "cache") as corpus:
+        hit, *_ = await corpus.search("yellow bananas", k=1)
+        text = await corpus.document_text(hit.url)
+        assert text is not None and hit.offsets is not None
+        assert "Bananas are yellow." in text[hit.offsets[0] : hit.offsets[1]]
+        assert "Home | About" not in text  # the text as indexed: main content only
+        assert await corpus.document_text(str(tmp_path / "elsewhere.html")) is None
+        assert isinstance(corpus, DocumentStore)

@@ -58,6 +58,16 @@ class SearchProvider(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class DocumentStore(Protocol):
+    """A provider that holds the text of the documents it finds (a local corpus): the text a
+    hit's `offsets` point into, so a reader need not extract the document again."""
+
+    async def document_text(self, url: str) -> str | None:
+        """The text of the document at `url` (a hit's), or None if it holds none."""
+        ...
+
+
 def json_results(content: bytes, where: str) -> dict[str, Any]:
     """The JSON object in a search API's answer, checked to hold a `results` list."""
     try:

@@ -113,6 +113,16 @@ class CorpusSearch(ClosesOnExit):
         index = await self._open()
         return await asyncio.to_thread(index.search, query, k, self.folder)
 
+    async def document_text(self, url: str) -> str | None:
+        """The extracted text of a hit's file (as indexed: the text its offsets point into)."""
+        index = await self._open()
+        try:
+            relative = Path(url).resolve().relative_to(self.folder)
+        except ValueError:
+            return None
+        entry = index.files.get(str(relative))
+        return entry.text if entry is not None and entry.error is None else None
+
     async def close(self) -> None:
         self._index = None
 
