@@ -45,6 +45,7 @@ apt_install() {
 }
 
 apt_install "command -v bwrap >/dev/null 2>&1" bubblewrap "it isolates the local sandbox"
+apt_install "command -v rg >/dev/null 2>&1" ripgrep "repository search"
 if [ "$MODE" = test ]; then
     apt_install "[ -d /usr/share/doc/python3.11/html ]" python3.11-doc \
         "a real corpus for the research tests and benchmarks"
