@@ -1,0 +1,618 @@
+"""Aider-style repository map: tree-sitter tags, a file graph, personalised PageRank.
+
+Definitions (classes, functions, methods, module constants) and references (identifiers
+used) are extracted with tree-sitter for Python and JavaScript/TypeScript. Files are linked by
+shared identifiers (an edge from a file referencing an identifier to each file defining it,
+weighted like aider: long or rare identifiers more, identifiers mentioned in the issue much
+more, private or ubiquitous ones less) and ranked with PageRank personalised by what the issue
+text mentions: files, identifiers and stack-trace frames.
+
+Two entry points need no model: :func:`rank_files` (file-level localisation) and
+:func:`repo_map` (the top files with the signature lines of their top definitions, within a
+token budget). Tags are cached by file modification time and size, in memory per process and,
+when a cache directory is given, on disk as JSON.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import math
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+__all__ = [
+    "Tag",
+    "extract_tags",
+    "get_tags",
+    "issue_mentions",
+    "rank_files",
+    "rank_files_scored",
+    "repo_map",
+]
+
+CACHE_VERSION = 1
+
+LANGUAGES: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+}
+
+IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "__pycache__",
+        "build",
+        "dist",
+        "site-packages",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".eggs",
+        "coverage",
+        "htmlcov",
+        ".next",
+        ".cache",
+    }
+)
+
+MAX_FILE_BYTES = 1_000_000
+
+_PY_QUERY = """
+(class_definition name: (identifier) @name.definition.class) @definition.class
+(function_definition name: (identifier) @name.definition.function) @definition.function
+(module (expression_statement
+  (assignment left: (identifier) @name.definition.constant) @definition.constant))
+(identifier) @name.reference
+"""
+
+_JS_DEFS = """
+(function_declaration name: (identifier) @name.definition.function) @definition.function
+(generator_function_declaration
+  name: (identifier) @name.definition.function) @definition.function
+(method_definition name: (property_identifier) @name.definition.method) @definition.method
+(variable_declarator name: (identifier) @name.definition.function
+  value: [(arrow_function) (function_expression)]) @definition.function
+"""
+
+_JS_QUERY = (
+    _JS_DEFS
+    + """
+(class_declaration name: (identifier) @name.definition.class) @definition.class
+[(identifier) (property_identifier)] @name.reference
+"""
+)
+
+_TS_QUERY = (
+    _JS_DEFS
+    + """
+(class_declaration name: (type_identifier) @name.definition.class) @definition.class
+(abstract_class_declaration name: (type_identifier) @name.definition.class) @definition.class
+(interface_declaration name: (type_identifier) @name.definition.interface) @definition.interface
+(type_alias_declaration name: (type_identifier) @name.definition.type) @definition.type
+(enum_declaration name: (identifier) @name.definition.enum) @definition.enum
+(method_signature name: (property_identifier) @name.definition.method) @definition.method
+[(identifier) (property_identifier) (type_identifier)] @name.reference
+"""
+)
+
+_QUERIES = {"python": _PY_QUERY, "javascript": _JS_QUERY, "typescript": _TS_QUERY, "tsx": _TS_QUERY}
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One definition (``kind == "def"``) or reference (``kind == "ref"``) of a name."""
+
+    name: str
+    kind: str
+    line: int  # 0-based
+    category: str = ""  # class/function/method/constant/... for definitions
+    signature: str = ""  # the definition's first source line, for definitions
+
+    def to_json(self) -> list[Any]:
+        return [self.name, self.kind, self.line, self.category, self.signature]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Tag:
+        return cls(str(data[0]), str(data[1]), int(data[2]), str(data[3]), str(data[4]))
+
+
+@cache
+def _language(lang: str) -> Any:
+    import tree_sitter
+
+    if lang == "python":
+        import tree_sitter_python as grammar
+
+        return tree_sitter.Language(grammar.language())
+    if lang == "javascript":
+        import tree_sitter_javascript as js_grammar
+
+        return tree_sitter.Language(js_grammar.language())
+    import tree_sitter_typescript as ts_grammar
+
+    if lang == "tsx":
+        return tree_sitter.Language(ts_grammar.language_tsx())
+    return tree_sitter.Language(ts_grammar.language_typescript())
+
+
+@cache
+def _query(lang: str) -> Any:
+    import tree_sitter
+
+    return tree_sitter.Query(_language(lang), _QUERIES[lang])
+
+
+def _read_source(path: Path) -> bytes:
+    """Read one source file (a seam: tests count calls to it to check the cache)."""
+    return path.read_bytes()
+
+
+def extract_tags(source: bytes, lang: str) -> list[Tag]:
+    """Definition and reference tags of one source text in ``lang`` (see ``LANGUAGES``)."""
+    import tree_sitter
+
+    parser = tree_sitter.Parser(_language(lang))
+    tree = parser.parse(source)
+    captures: dict[str, list[Any]] = tree_sitter.QueryCursor(_query(lang)).captures(tree.root_node)
+    lines = source.decode("utf-8", errors="replace").splitlines()
+    def_nodes: dict[tuple[int, int], Any] = {}
+    for cap, nodes in captures.items():
+        if cap.startswith("definition."):
+            for node in nodes:
+                def_nodes.setdefault((node.start_byte, node.end_byte), node)
+    tags: list[Tag] = []
+    seen_def_names: set[int] = set()
+    for cap, nodes in captures.items():
+        if not cap.startswith("name.definition."):
+            continue
+        category = cap.removeprefix("name.definition.")
+        for node in nodes:
+            if node.start_byte in seen_def_names:
+                continue
+            seen_def_names.add(node.start_byte)
+            name = (node.text or b"").decode("utf-8", errors="replace")
+            owner = node.parent
+            while owner is not None and owner.type not in _DEF_TYPES:
+                owner = owner.parent
+            row = (owner or node).start_point[0]
+            if category == "function" and _inside_class(owner):
+                category = "method"
+            signature = lines[row].rstrip() if row < len(lines) else name
+            tags.append(Tag(name, "def", node.start_point[0], category, signature))
+    for node in captures.get("name.reference", []):
+        if node.start_byte in seen_def_names:
+            continue
+        name = (node.text or b"").decode("utf-8", errors="replace")
+        if name:
+            tags.append(Tag(name, "ref", node.start_point[0]))
+    tags.sort(key=lambda t: (t.line, t.kind, t.name))
+    return tags
+
+
+_DEF_TYPES = frozenset(
+    {
+        "class_definition",
+        "function_definition",
+        "assignment",
+        "class_declaration",
+        "abstract_class_declaration",
+        "function_declaration",
+        "generator_function_declaration",
+        "method_definition",
+        "variable_declarator",
+        "interface_declaration",
+        "type_alias_declaration",
+        "enum_declaration",
+        "method_signature",
+    }
+)
+
+
+def _inside_class(node: Any) -> bool:
+    parent = node.parent if node is not None else None
+    while parent is not None:
+        if parent.type in ("class_definition", "class_body", "class_declaration"):
+            return True
+        if parent.type in ("function_definition", "function_declaration"):
+            return False
+        parent = parent.parent
+    return False
+
+
+# --- cache ------------------------------------------------------------------------------------
+
+_MEMORY_CACHE: dict[tuple[str, int, int], list[Tag]] = {}
+
+
+def clear_memory_cache() -> None:
+    """Forget the tags cached in this process (the disk cache is kept)."""
+    _MEMORY_CACHE.clear()
+
+
+def _disk_path(cache_dir: Path, key: tuple[str, int, int]) -> Path:
+    digest = hashlib.sha1(f"{CACHE_VERSION}|{key[0]}".encode()).hexdigest()
+    return cache_dir / "tags" / digest[:2] / f"{digest}.json"
+
+
+def get_tags(path: str | Path, cache_dir: str | Path | None = None) -> list[Tag]:
+    """Tags of one file, from the cache when its path, mtime and size match."""
+    p = Path(path).resolve()
+    lang = LANGUAGES.get(p.suffix.lower())
+    if lang is None:
+        return []
+    try:
+        st = p.stat()
+    except OSError:
+        return []
+    key = (str(p), st.st_mtime_ns, st.st_size)
+    hit = _MEMORY_CACHE.get(key)
+    if hit is not None:
+        return hit
+    disk = _disk_path(Path(cache_dir), key) if cache_dir is not None else None
+    if disk is not None and disk.is_file():
+        try:
+            data = json.loads(disk.read_text(encoding="utf-8"))
+            if data.get("key") == [key[0], key[1], key[2]]:
+                tags = [Tag.from_json(t) for t in data["tags"]]
+                _MEMORY_CACHE[key] = tags
+                return tags
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            pass
+    try:
+        source = _read_source(p)
+    except OSError:
+        return []
+    tags = extract_tags(source, lang) if len(source) <= MAX_FILE_BYTES else []
+    _MEMORY_CACHE[key] = tags
+    if disk is not None:
+        try:
+            disk.parent.mkdir(parents=True, exist_ok=True)
+            tmp = disk.with_suffix(f".{os.getpid()}.tmp")
+            payload = {"key": list(key), "tags": [t.to_json() for t in tags]}
+            tmp.write_text(json.dumps(payload), encoding="utf-8")
+            tmp.replace(disk)
+        except OSError:
+            pass
+    return tags
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _gitignore_patterns(root: Path) -> list[str]:
+    try:
+        text = (root / ".gitignore").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        patterns.append(line)
+    return patterns
+
+
+def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    for pat in patterns:
+        dir_only = pat.endswith("/")
+        p = pat.strip("/")
+        if dir_only and not is_dir:
+            continue
+        if "/" in pat.rstrip("/"):
+            if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p + "/*"):
+                return True
+        elif fnmatch.fnmatch(name, p):
+            return True
+    return False
+
+
+def source_files(root: str | Path) -> list[str]:
+    """Source files under ``root`` (relative POSIX paths), skipping VCS, virtualenv, build
+    and cache directories and what a simple root ``.gitignore`` excludes."""
+    base = Path(root).resolve()
+    patterns = _gitignore_patterns(base)
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        rel_dir = Path(dirpath).relative_to(base).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        keep = []
+        for d in dirnames:
+            if d in IGNORED_DIRS or d.endswith(".egg-info"):
+                continue
+            if (Path(dirpath) / d / "pyvenv.cfg").exists():
+                continue
+            if _ignored(rel_dir + d, True, patterns):
+                continue
+            keep.append(d)
+        dirnames[:] = sorted(keep)
+        for f in sorted(filenames):
+            if Path(f).suffix.lower() not in LANGUAGES or f.endswith(".min.js"):
+                continue
+            rel = rel_dir + f
+            if not _ignored(rel, False, patterns):
+                out.append(rel)
+    return out
+
+
+# --- issue mentions -----------------------------------------------------------------------------
+
+_FRAME_RE = re.compile(r'File "([^"]+)", line (\d+)')
+_JS_FRAME_RE = re.compile(r"([\w./\\-]+\.(?:py|pyi|js|jsx|mjs|cjs|ts|tsx)):(\d+)")
+_PATH_RE = re.compile(r"[\w./\\-]+\.(?:py|pyi|js|jsx|mjs|cjs|ts|tsx)\b")
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Mentions:
+    """What an issue text points at, resolved against the repository's files."""
+
+    frames: list[str]  # files of stack-trace frames, outermost first
+    files: set[str]
+    identifiers: set[str]
+
+
+def _match_path(path: str, files: Iterable[str]) -> str | None:
+    """The repository file that ``path`` (possibly absolute, foreign) names, by longest suffix."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p != "."]
+    if not parts:
+        return None
+    best: tuple[int, str] | None = None
+    for f in files:
+        fparts = f.split("/")
+        n = 0
+        while n < min(len(parts), len(fparts)) and parts[-1 - n] == fparts[-1 - n]:
+            n += 1
+        if n and (best is None or n > best[0] or (n == best[0] and len(f) < len(best[1]))):
+            best = (n, f)
+    return best[1] if best else None
+
+
+def issue_mentions(issue_text: str, files: list[str]) -> Mentions:
+    """Stack-trace frames, file paths and identifiers that ``issue_text`` mentions."""
+    frames: list[str] = []
+    for m in list(_FRAME_RE.finditer(issue_text)) + list(_JS_FRAME_RE.finditer(issue_text)):
+        hit = _match_path(m.group(1), files)
+        if hit is not None and (not frames or frames[-1] != hit):
+            frames.append(hit)
+    mentioned: set[str] = set()
+    for m in _PATH_RE.finditer(issue_text):
+        hit = _match_path(m.group(0), files)
+        if hit is not None:
+            mentioned.add(hit)
+    idents = set(_IDENT_RE.findall(issue_text))
+    return Mentions(frames, mentioned, idents)
+
+
+# --- ranking ------------------------------------------------------------------------------------
+
+
+def _is_distinctive(name: str) -> bool:
+    """Long snake_case, camelCase or kebab-ish names (aider's "important identifier")."""
+    if len(name) < 8:
+        return False
+    return "_" in name.strip("_") or any(c.isupper() for c in name[1:]) or len(name) >= 12
+
+
+@dataclass
+class _Ranking:
+    files: list[str]
+    file_rank: dict[str, float]
+    def_rank: dict[tuple[str, str], float]
+    tags: dict[str, list[Tag]]
+
+
+def _rank(
+    root: str | Path,
+    issue_text: str,
+    cache_dir: str | Path | None = None,
+) -> _Ranking:
+    base = Path(root).resolve()
+    files = source_files(base)
+    tags = {f: get_tags(base / f, cache_dir) for f in files}
+    defines: dict[str, set[str]] = defaultdict(set)
+    references: dict[str, Counter[str]] = defaultdict(Counter)
+    for f, ftags in tags.items():
+        for t in ftags:
+            if t.kind == "def":
+                defines[t.name].add(f)
+            else:
+                references[t.name][f] += 1
+    mentions = issue_mentions(issue_text, files)
+    mentioned_idents = {i for i in mentions.identifiers if i in defines}
+    n_files = max(len(files), 1)
+
+    graph: nx.MultiDiGraph = nx.MultiDiGraph()
+    graph.add_nodes_from(files)
+    for ident, definers in defines.items():
+        mul = 1.0
+        if ident in mentioned_idents:
+            mul *= 10
+        if _is_distinctive(ident):
+            mul *= 10
+        if ident.startswith("_"):
+            mul *= 0.1
+        if len(definers) > 5:
+            mul *= 0.1
+        refs = references.get(ident)
+        if not refs:
+            # aider: definitions nobody references still tie their file to itself
+            for d in definers:
+                graph.add_edge(d, d, weight=0.1 * mul / len(definers), ident=ident)
+            continue
+        for referencer, count in refs.items():
+            w = mul * math.sqrt(count) / len(definers)
+            for d in definers:
+                graph.add_edge(referencer, d, weight=w, ident=ident)
+
+    # personalisation: stack-trace frames most, then named files, then definers of named idents
+    person: dict[str, float] = defaultdict(float)
+    for i, f in enumerate(mentions.frames):
+        person[f] += 10.0 + 10.0 * (i + 1) / len(mentions.frames)  # innermost frame most
+    for f in mentions.files:
+        person[f] += 10.0
+    for ident in mentioned_idents:
+        definers = defines[ident]
+        idf = math.log(1 + n_files / len(definers))
+        w = idf * (3.0 if _is_distinctive(ident) else 1.0)
+        if ident.startswith("_"):
+            w *= 0.5
+        for d in definers:
+            person[d] += w / len(definers)
+    words = {w.lower() for w in mentions.identifiers if len(w) >= 4}
+    for f in files:
+        p = Path(f)
+        stem = p.stem.lower()
+        if stem in words or (stem == "__init__" and p.parent.name.lower() in words):
+            person[f] += 1.0
+
+    if graph.number_of_edges() == 0 and not person:
+        rank = {f: 1.0 / n_files for f in files}
+    else:
+        kwargs: dict[str, Any] = {"weight": "weight"}
+        if person:
+            kwargs["personalization"] = {f: person.get(f, 0.0) for f in files}
+            kwargs["dangling"] = kwargs["personalization"]
+        try:
+            rank = nx.pagerank(graph, **kwargs)
+        except (ZeroDivisionError, nx.PowerIterationFailedConvergence):
+            rank = nx.pagerank(graph, weight="weight")
+
+    # Localisation: the PageRank mass plus the direct evidence the issue gives
+    total_person = sum(person.values()) or 1.0
+    file_rank = {f: rank.get(f, 0.0) + person.get(f, 0.0) / total_person for f in files}
+
+    # Distribute each file's rank over its out-edges onto (definer, ident)
+    def_rank: dict[tuple[str, str], float] = defaultdict(float)
+    for src in graph.nodes:
+        out = list(graph.out_edges(src, data=True))
+        total = sum(float(d["weight"]) for _, _, d in out)
+        if not total:
+            continue
+        for _, dst, data in out:
+            def_rank[(dst, data["ident"])] += rank.get(src, 0.0) * float(data["weight"]) / total
+    for ident in mentioned_idents:
+        for d in defines[ident]:
+            def_rank[(d, ident)] += 1.0
+    return _Ranking(files, file_rank, dict(def_rank), tags)
+
+
+def rank_files_scored(
+    repo_root: str | Path,
+    issue_text: str,
+    k: int = 10,
+    cache_dir: str | Path | None = None,
+) -> list[tuple[str, float]]:
+    """Like :func:`rank_files`, with each file's score."""
+    r = _rank(repo_root, issue_text, cache_dir)
+    ordered = sorted(r.files, key=lambda f: (-r.file_rank.get(f, 0.0), f))
+    return [(f, r.file_rank.get(f, 0.0)) for f in ordered[: max(k, 0)]]
+
+
+def rank_files(
+    repo_root: str | Path,
+    issue_text: str,
+    k: int = 10,
+    cache_dir: str | Path | None = None,
+) -> list[str]:
+    """The ``k`` source files most likely concerned by ``issue_text``, best first.
+
+    Paths are relative to ``repo_root`` (POSIX separators). No model is involved: files are
+    ranked by PageRank over the identifier graph, personalised by the files, stack-trace frames
+    and identifiers the issue mentions.
+    """
+    return [f for f, _ in rank_files_scored(repo_root, issue_text, k, cache_dir)]
+
+
+def _default_tokens(text: str) -> int:
+    return (len(text) + 3) // 4
+
+
+def _render(selected: list[tuple[str, Tag]], file_order: dict[str, int]) -> str:
+    by_file: dict[str, list[Tag]] = defaultdict(list)
+    for f, t in selected:
+        by_file[f].append(t)
+    chunks = []
+    for f in sorted(by_file, key=lambda x: file_order.get(x, 0)):
+        lines = [f + ":"]
+        last = -2
+        for t in sorted(set(by_file[f]), key=lambda t: t.line):
+            if last >= 0 and t.line > last + 1:
+                lines.append("⋮")
+            lines.append("│" + t.signature)
+            last = t.line
+        chunks.append("\n".join(lines))
+    return "\n\n".join(chunks) + ("\n" if chunks else "")
+
+
+def repo_map(
+    repo_root: str | Path,
+    issue_text: str,
+    max_tokens: int = 1024,
+    cache_dir: str | Path | None = None,
+    count_tokens: Callable[[str], int] = _default_tokens,
+) -> str:
+    """A map of the repository for ``issue_text``: the top files with the signature lines of
+    their top definitions, at most ``max_tokens`` tokens (``count_tokens``; ~4 chars a token)."""
+    r = _rank(repo_root, issue_text, cache_dir)
+    sigs: dict[tuple[str, str], list[Tag]] = defaultdict(list)
+    for f, ftags in r.tags.items():
+        for t in ftags:
+            if t.kind == "def" and t.signature.strip():
+                sigs[(f, t.name)].append(t)
+    ranked_defs = sorted(
+        ((key, score) for key, score in r.def_rank.items() if key in sigs),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
+    candidates: list[tuple[str, Tag]] = []
+    for (f, _), _score in ranked_defs:
+        candidates.extend((f, t) for t in sigs[(f, _)])
+    # then files with no ranked definition, by file rank, with their first definitions
+    ordered_files = sorted(r.files, key=lambda f: (-r.file_rank.get(f, 0.0), f))
+    file_order = {f: i for i, f in enumerate(ordered_files)}
+    listed = {f for f, _ in candidates}
+    for f in ordered_files:
+        if f not in listed:
+            candidates.extend((f, t) for t in r.tags[f] if t.kind == "def")
+    if not candidates:
+        text = "\n".join(ordered_files) + ("\n" if ordered_files else "")
+        while text and count_tokens(text) > max_tokens:
+            text = "\n".join(text.splitlines()[:-1])
+        return text
+    lo, hi, best = 0, len(candidates), ""
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        text = _render(candidates[:mid], file_order)
+        if count_tokens(text) <= max_tokens:
+            best, lo = text, mid + 1
+        else:
+            hi = mid - 1
+    return best
