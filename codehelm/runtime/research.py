@@ -3,6 +3,7 @@ budget, resume), then the report, its citations and the mind map, exported."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -66,7 +67,8 @@ async def research_result(
 ) -> ResearchResult:
     """The `ResearchResult` of a research run, from its last checkpoint."""
     state = await checkpointed_state(settings, run_id, ResearchState)
-    mindmap = export_mindmap(state, settings.home / "mindmaps" / f"{run_id}.json")
+    path = settings.home / "mindmaps" / f"{run_id}.json"
+    mindmap = await asyncio.to_thread(export_mindmap, state, path)  # files: off the event loop
     answer = state.answer.content if state.answer else None
     return ResearchResult(
         run_id=run_id,

@@ -25,8 +25,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpcore
 import httpx
@@ -34,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from codehelm.errors import BadInputError, CodehelmError
 from codehelm.tools.extract import UnsupportedContent, detect_kind, extract_main_text
+from codehelm.tools.sandbox.base import ClosesOnExit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -266,7 +266,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-class WebFetcher:
+class WebFetcher(ClosesOnExit):
     """Fetch pages over http(s) and extract their main text; use as `async with`.
 
     Limits: `max_bytes` per body (streamed, refused beyond it), `per_host_limit`
@@ -308,18 +308,7 @@ class WebFetcher:
             },
         )
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         await self._client.aclose()
 
     async def fetch(self, url: str) -> Page:
