@@ -63,7 +63,9 @@ class Researcher:
                     )
                     continue
                 digest = await self.sources.put(text)
-                quotes = best_quotes(text, query, k=self.quotes_per_source, near=hit.offsets)
+                quotes = await asyncio.to_thread(  # a long page takes a while: not on the loop
+                    best_quotes, text, query, k=self.quotes_per_source, near=hit.offsets
+                )
                 for quote in quotes:
                     messages.append(
                         Evidence(source=hit.url, quote=quote, content_hash=digest, **stamp)
