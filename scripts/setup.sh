@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 MODE=${1:-run}
 case "$MODE" in
     run) extras="local" ;;
-    test) extras="local,ray,eval,bench,dev" ;;
+    test) extras="local,ray,eval,bench,swebench,dev" ;;
     *) echo "setup: usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 VENV=${VENV:-.venv}
