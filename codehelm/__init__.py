@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from codehelm.config import Settings
     from codehelm.errors import CodehelmError
     from codehelm.graphs.compose import agent_node, best_answer, by_mode, new_task, run_graph
+    from codehelm.graphs.fix import build_fix_graph, create_fix_graph
     from codehelm.graphs.solve import build_solve_graph, create_solve_graph
     from codehelm.messages import (
         Answer,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         Verdict,
     )
     from codehelm.models import ModelClient, ModelGateway, ScriptedModel, make_model
+    from codehelm.runtime.fix import FixResult, fix
     from codehelm.runtime.research import ResearchResult, research
     from codehelm.runtime.runner import (
         GraphFactory,
@@ -67,6 +69,10 @@ _EXPORTS = {
     "ModelGateway": "codehelm.models",
     "ScriptedModel": "codehelm.models",
     "make_model": "codehelm.models",
+    "FixResult": "codehelm.runtime.fix",
+    "fix": "codehelm.runtime.fix",
+    "build_fix_graph": "codehelm.graphs.fix",
+    "create_fix_graph": "codehelm.graphs.fix",
     "ResearchResult": "codehelm.runtime.research",
     "research": "codehelm.runtime.research",
     "GraphFactory": "codehelm.runtime.runner",
@@ -88,6 +94,7 @@ __all__ = [
     "CodehelmError",
     "Evidence",
     "Execution",
+    "FixResult",
     "GraphFactory",
     "LocalSandbox",
     "ModelClient",
@@ -105,9 +112,12 @@ __all__ = [
     "Verdict",
     "agent_node",
     "best_answer",
+    "build_fix_graph",
     "build_solve_graph",
     "by_mode",
+    "create_fix_graph",
     "create_solve_graph",
+    "fix",
     "make_model",
     "new_task",
     "research",

@@ -82,7 +82,7 @@ def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
 
 
 def _run(
-    command: Callable[[], Coroutine[Any, Any, int]], debug: bool, run_id: str = "RUN_ID"
+    command: Callable[[], Coroutine[Any, Any, int]], debug: bool, run_id: str | None = "RUN_ID"
 ) -> None:
     """Run a command; map errors to one line on stderr and an exit code (2 bad input, 1 failed)."""
     from codehelm.errors import CodehelmError
@@ -96,7 +96,10 @@ def _run(
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted[/yellow]: `codehelm resume {run_id}` continues the run")
+        again = (
+            f"`codehelm resume {run_id}` continues the run" if run_id else "run it again to go on"
+        )
+        err.print(f"[yellow]interrupted[/yellow]: {again}")
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
@@ -261,6 +264,164 @@ def research(
     _run(command, debug, run_id)
 
 
+@app.command()
+def fix(
+    repo: Annotated[Path, typer.Option(help="The repository's root (it is never edited).")],
+    issue: Annotated[
+        str, typer.Option(help="The issue; @FILE reads it from a file, - from standard input.")
+    ],
+    test_cmd: Annotated[
+        str | None,
+        typer.Option(help="The tests guarding against regressions [default: pytest, all]."),
+    ] = None,
+    patch_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the patch here [default: <home>/patches/<run>.patch]."),
+    ] = None,
+    candidates: Annotated[
+        int | None, typer.Option(help="Candidate patches to make and test [default: 3].")
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option(help="Python version for the repository's virtualenv, e.g. 3.10.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="litellm model string, as for solve.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Agent steps.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Tokens.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Wall-clock seconds.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Fix an issue in a repository: localise, reproduce, edit candidates, test, select.
+
+    Exit 0 with a patch the tests verified, 1 with an unverified patch or none, 2 on bad input.
+    """
+    from codehelm.messages import new_id
+
+    run_id = new_id()
+
+    async def command() -> int:
+        from codehelm.runtime.fix import fix as run_fix
+
+        settings = _settings(
+            model=model,
+            api_base=api_base,
+            fix_candidates=candidates,
+            max_steps=max_steps,
+            max_tokens=max_tokens,
+            max_seconds=max_seconds,
+            home=home,
+        )
+        with Progress(live=not as_json) as progress:
+            result = await run_fix(
+                repo,
+                _read_task(issue),
+                test_cmd=test_cmd,
+                environment={"python": python} if python else None,
+                settings=settings,
+                run_id=run_id,
+                on_update=progress,
+            )
+        written = None
+        if result.patch is not None:
+            written = patch_file or settings.home / "patches" / f"{result.run_id}.patch"
+            written.parent.mkdir(parents=True, exist_ok=True)
+            written.write_text(result.patch, encoding="utf-8")
+        code = 0 if result.verdict == "pass" else 1
+        if as_json:
+            data = result.model_dump(mode="json")
+            out.print_json(json.dumps({**data, "patch_file": str(written) if written else None}))
+            return code
+        if result.environment_error:
+            err.print(f"[yellow]{escape(result.environment_error)}[/yellow]")
+        if result.patch is None:
+            out.print(f"[bold red]No patch.[/bold red] {escape(result.stop_reason or '')}")
+        else:
+            if out.is_terminal:
+                from rich.syntax import Syntax
+
+                out.print(Syntax(result.patch, "diff"))
+            else:  # piped: the patch exactly, ready for `git apply`
+                sys.stdout.write(result.patch)
+            for check in result.checks:
+                mark = "✓" if check.passed else "?" if check.passed is None else "✗"
+                err.print(f"{mark} {check.name}: {escape(check.detail)}")
+        usage = result.usage
+        err.print(
+            f"[dim]{result.status} ({result.stop_reason}) · run {result.run_id}"
+            f" · {len(result.candidates)} candidates tested · {usage.total_tokens} tokens"
+            f" · {result.wall_s:.1f} s{' · patch ' + str(written) if written else ''}[/dim]"
+        )
+        return code
+
+    _run(command, debug, run_id)
+
+
+@app.command()
+def swebench(
+    instances: Annotated[Path, typer.Option(help="SWE-bench instances: JSONL or parquet.")],
+    repos: Annotated[
+        Path, typer.Option(help="A folder with one clone per repository: <owner>__<name>.")
+    ],
+    predictions: Annotated[
+        Path, typer.Option("--out", help="Predictions JSONL; instances already in it are skipped.")
+    ],
+    candidates: Annotated[
+        int | None, typer.Option(help="Candidate patches per instance [default: 3].")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="litellm model string, as for solve.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Wall-clock seconds each.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Write SWE-bench predictions with the fix graph (resumable); grade them with `grade`."""
+
+    async def command() -> int:
+        from codehelm.evals.swebench.instances import read_instances
+        from codehelm.evals.swebench.predict import predict
+
+        settings = _settings(
+            model=model,
+            api_base=api_base,
+            fix_candidates=candidates,
+            max_seconds=max_seconds,
+            home=home,
+        )
+
+        def started(instance: Any) -> None:
+            if not as_json:
+                err.print(f"[cyan]●[/cyan] [bold]{instance.instance_id}[/bold] fixing…")
+
+        def done(instance: Any, result: Any) -> None:
+            if not as_json:
+                patch = "no patch" if not result.patch else f"{result.verdict or 'untested'} patch"
+                err.print(f"  {escape(patch)} · {escape(result.stop_reason or '')}")
+
+        report = await predict(
+            read_instances(instances),
+            repos,
+            predictions,
+            settings=settings,
+            on_start=started,
+            on_done=done,
+        )
+        if as_json:
+            out.print_json(report.model_dump_json())
+        else:
+            for instance_id, why in report.error.items():
+                err.print(f"[yellow]{escape(instance_id)}[/yellow]: {escape(why)}")
+            err.print(
+                f"[dim]{len(report.written)} written, {len(report.skipped)} already there,"
+                f" {len(report.error)} could not start · {predictions}[/dim]"
+            )
+        return 0 if not report.error else 1
+
+    _run(command, debug, None)
+
+
 @app.command(name="eval")
 def evaluate(
     families: Annotated[
@@ -385,6 +546,79 @@ def _read_task(task: str) -> str:
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@app.command()
+def grade(
+    instances: Annotated[
+        Path, typer.Option(help="SWE-bench instances, JSONL or parquet.", show_default=False)
+    ],
+    predictions: Annotated[
+        Path, typer.Option(help="Predictions JSONL (instance_id, model_patch).", show_default=False)
+    ],
+    repos: Annotated[
+        Path | None,
+        typer.Option(help="Folder of clones, one per repository: DIR/<owner>__<name>."),
+    ] = None,
+    harness: Annotated[
+        str, typer.Option(help="local (virtualenvs, no Docker) or official (SWE-bench's Docker).")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="Instances graded at once.")] = 2,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Grade SWE-bench predictions: resolved, unresolved, or error (not the patch's fault)."""
+
+    async def command() -> int:
+        from codehelm.errors import ConfigError
+        from codehelm.evals.swebench import GradeConfig, read_instances, read_predictions
+        from codehelm.evals.swebench import grade as grade_all
+        from codehelm.evals.swebench.official import run_official
+        from codehelm.evals.swebench.upstream import load_upstream
+
+        if harness not in ("local", "official"):
+            raise ConfigError(f"--harness must be local or official, not {harness!r}")
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}")
+        settings = _settings(home=home)
+        load_upstream()
+        chosen = read_instances(instances)
+        wanted = read_predictions(predictions)
+        if harness == "official":
+            run_id = f"codehelm-{predictions.stem}"
+            cwd = settings.home / "swebench" / "official"
+            report = await run_official(instances, predictions, run_id, workers=workers, cwd=cwd)
+        else:
+            if repos is None or not repos.is_dir():
+                raise ConfigError(f"--repos must name a folder of clones, not {repos}")
+            config = GradeConfig(repos=repos, home=settings.home, workers=workers)
+            colour = {"resolved": "green", "unresolved": "yellow", "error": "red"}
+
+            def started(instance_id: str) -> None:
+                if not as_json:
+                    err.print(f"[dim]grading {escape(instance_id)}[/dim]")
+
+            def done(result: Any) -> None:
+                if not as_json:
+                    note = f" [dim]{escape(result.reason[:160])}[/dim]" if result.reason else ""
+                    err.print(
+                        f"[{colour[result.outcome]}]{result.outcome}[/] "
+                        f"{escape(result.instance_id)} ({result.duration_s:.0f}s){note}",
+                        soft_wrap=True,
+                    )
+
+            report = await grade_all(chosen, wanted, config, on_start=started, on_done=done)
+        if as_json:
+            typer.echo(json.dumps(report.summary()))
+        else:
+            out.print(
+                f"{len(report.resolved)} resolved, {len(report.unresolved)} unresolved, "
+                f"{len(report.error)} errors"
+            )
+        return 0
+
+    _run(command, debug)
 
 
 @app.command()
@@ -565,6 +799,57 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _environment_line(update: dict[str, Any]) -> str:
+    if update.get("environment_error"):
+        return str(update["environment_error"])
+    outcomes = list((update.get("baseline") or {}).values())
+    return f"baseline: {outcomes.count('passed')} of {len(outcomes)} tests pass"
+
+
+def _localise_line(update: dict[str, Any]) -> str:
+    found = update.get("localisation")
+    if found is None or not found.files:
+        return "no source file found"
+    where = ", ".join(loc.key for loc in found.locations) or ", ".join(found.files)
+    return f"{where} ({found.chosen_by})"
+
+
+def _reproduce_line(update: dict[str, Any]) -> str:
+    made = update.get("reproduction")
+    return f"{len(made.failing)} test(s) fail on the base commit" if made else "no failing test"
+
+
+def _edit_line(update: dict[str, Any]) -> str:
+    made = update.get("candidates", [])
+    return f"{sum(bool(c.patch) for c in made)} of {len(made)} candidates changed the code"
+
+
+def _test_line(update: dict[str, Any]) -> str:
+    parts = []
+    for o in update.get("outcomes", []):
+        lost = "untested" if o.regressions is None else _count(len(o.regressions), "regression")
+        repro = {True: ", reproduction passes", False: ", reproduction fails", None: ""}
+        parts.append(
+            f"{o.candidate_id}: {lost}{repro[o.reproduced]}" if o.usable else f"{o.candidate_id}: -"
+        )
+    return "; ".join(parts)
+
+
+FIX_STAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "environment": _environment_line,
+    "localise": _localise_line,
+    "reproduce": _reproduce_line,
+    "edit": _edit_line,
+    "test": _test_line,
+    "select": lambda update: f"chose {update['selected']}" if update.get("selected") else "",
+}
+"""What `Progress` says after each stage of the fix graph."""
+
+
 class Progress:
     """Prints one line per agent step as the run goes, a spinner while an agent works, and
     asks a person about programs awaiting approval. With `live=False` (--json) it is silent
@@ -636,6 +921,8 @@ class Progress:
             )
         if node == "map" and update.get("mindmap"):
             return f"mind map: {len(update['mindmap'].nodes)} nodes"
+        if node in FIX_STAGES:
+            return FIX_STAGES[node](update)
         if node == "writer":
             return f"report drafted, {len(update.get('citations', []))} citations"
         if node in ("verifier", "citations") and update.get("verdict"):

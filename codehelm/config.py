@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code execution.")
     max_revisions: int = Field(default=3, ge=0, description="Retries of a failed step.")
     max_replans: int = Field(default=1, ge=0, description="New plans after a step gives up.")
+    fix_candidates: int = Field(
+        default=3, ge=1, description="Candidate patches the fix graph makes and tests."
+    )
     max_steps: int = Field(default=20, ge=1, description="Agent steps per run.")
     max_tokens: int | None = Field(default=50_000, ge=1, description="Tokens per run.")
     max_cost_usd: float | None = Field(default=None, gt=0, description="Dollars per run.")

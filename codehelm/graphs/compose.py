@@ -116,8 +116,20 @@ def stop_early(state: SolveState, reason: str) -> dict[str, Any]:
     return {"answer": answer.model_copy(update={"usage": state.usage}), "stop_reason": reason}
 
 
-def new_task(prompt: str, *, run_id: str | None = None, budget: Budget | None = None) -> Task:
-    return Task(prompt=prompt, run_id=run_id or new_id(), budget=budget or Budget(), sender="user")
+def new_task(
+    prompt: str,
+    *,
+    run_id: str | None = None,
+    budget: Budget | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> Task:
+    return Task(
+        prompt=prompt,
+        run_id=run_id or new_id(),
+        budget=budget or Budget(),
+        inputs=inputs or {},
+        sender="user",
+    )
 
 
 def guards_its_budget(graph: CompiledStateGraph[Any, Any, Any, Any]) -> bool:

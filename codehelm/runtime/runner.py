@@ -43,6 +43,7 @@ from codehelm.graphs.compose import (
     new_task,
     stop_early,
 )
+from codehelm.graphs.fix import FIX_TYPES
 from codehelm.graphs.research import ResearchState
 from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
@@ -122,6 +123,7 @@ def checkpoint_serializer() -> JsonPlusSerializer:
             ResearchState,
             Citation,
             *MIND_MAP_TYPES,
+            *FIX_TYPES,
         ]
     )
 
@@ -135,6 +137,7 @@ async def solve(
     run_id: str | None = None,
     approve: bool | None = None,
     graph: GraphFactory = solve_graph,
+    inputs: dict[str, Any] | None = None,
     on_update: OnUpdate | None = None,
     on_approval: OnApproval | None = None,
 ) -> RunResult:
@@ -143,7 +146,8 @@ async def solve(
 
     With `approve` (default: `settings.approve`) each program waits for `on_approval`
     before it runs; without `on_approval` the run pauses at the first program and
-    `resume(run_id, on_approval=...)` continues it. A graph of your own is held to the
+    `resume(run_id, on_approval=...)` continues it. `inputs` go into the task for the graph
+    (the fix graph reads its repository there). A graph of your own is held to the
     settings' budget after every node (count a node's steps with `agent_node`); `resume`
     finds it again by its import path, or takes it as `graph=`.
     """
@@ -156,7 +160,7 @@ async def solve(
     model = model or create_model(settings)
     owned = sandbox is None
     box = sandbox if sandbox is not None else create_sandbox(settings)
-    task = new_task(prompt, run_id=run_id, budget=settings.budget())
+    task = new_task(prompt, run_id=run_id, budget=settings.budget(), inputs=inputs)
     initial = SolveState(task=task, messages=[task])
     if unenforceable is not None:  # say so now, not after the money is spent
         warnings.warn(unenforceable, BudgetWarning, stacklevel=2)

@@ -250,6 +250,7 @@ class RepoEnvironment:
         self.spec = spec
         normal = posixpath.normpath(repo_dir)
         self.venv_dir = venv_dir or (".codehelm-venv" if normal == "." else f"{normal}-venv")
+        self.offline = False  # the build found no package index: pip does not retry
         self._root: str | None = None
 
     async def _workspace(self) -> str:
@@ -270,6 +271,7 @@ class RepoEnvironment:
             "VIRTUAL_ENV": venv,
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_INPUT": "1",
+            **({"PIP_RETRIES": "0"} if self.offline else {}),  # fail fast, then fall back
             **self.spec.env,
         }
         lines = [f"export {k}={shlex.quote(v)}" for k, v in pairs.items()]
@@ -319,13 +321,12 @@ class RepoEnvironment:
                 if not shared.ok:
                     raise _BuildFailed(f"could not share codehelm's packages: {_output(shared)}")
             pins = await step(f"python -m pip install -q --retries 0 {' '.join(PIP_BOOTSTRAP)}")
-            offline = not pins.ok and NO_NETWORK.search(pins.stdout + pins.stderr) is not None
+            self.offline = not pins.ok and NO_NETWORK.search(pins.stdout + pins.stderr) is not None
             if not pins.ok:
                 log.append("note: bootstrap pins not installed; keeping the venv's own pip")
-            retries = "--retries 0 " if offline else ""
             if self.spec.packages:
                 wanted = " ".join(shlex.quote(p) for p in self.spec.packages)
-                done = await step(f"python -m pip install {retries}{wanted}")
+                done = await step(f"python -m pip install {wanted}")
                 if not done.ok:
                     raise _BuildFailed(f"installing packages failed: {_output(done)}")
             for command in self.spec.pre_install:
