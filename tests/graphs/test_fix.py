@@ -134,3 +134,62 @@ async def test_refused_edits_get_feedback_and_no_patch_is_an_honest_stop(
     repair_prompts = [m for agent, m in model.calls if agent == "repairer"]
     assert len(repair_prompts) == 2  # the second try saw why the first was refused
     assert "An earlier try failed" in repair_prompts[1][-1]["content"]
+
+
+class Killed(Exception):
+    """Stands in for the process dying after a stage."""
+
+
+async def test_a_run_killed_after_localising_resumes_without_localising_again(
+    calc: Path, fix_settings: Settings
+) -> None:
+    from codehelm.runtime.runner import resume
+
+    settings = fix_settings.model_copy(update={"fix_candidates": 1})
+    model = ScriptedModel(script(edits(FIX_OLD, FIX_NEW)))
+
+    def die_after_localise(node: str, update: dict[str, object]) -> None:
+        if node == "localise":
+            raise Killed
+
+    with pytest.raises(Killed):
+        await fix(
+            calc,
+            ISSUE,
+            settings=settings,
+            model=model,
+            run_id="killed1",
+            on_update=die_after_localise,
+        )
+    assert [agent for agent, _ in model.calls] == ["localiser"]
+
+    result = await resume("killed1", settings=settings, model=model)
+    assert result.status == "done" and result.stop_reason == "verified"
+    assert result.answer is not None and "+    if n % 2:" in result.answer.content
+    assert [agent for agent, _ in model.calls].count("localiser") == 1  # not asked again
+    state = await checkpointed_state(settings, "killed1", FixState)
+    assert state.localisation is not None and state.localisation.chosen_by == "model"
+    assert any("median" in n.text for n in MindMap.from_data(state.mindmap).nodes("claim"))
+
+
+def test_fix_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from codehelm.cli import app
+
+    home = ["--home", str(tmp_path / "home"), "--model", "scripted:unused.json"]
+    missing = CliRunner().invoke(
+        app, ["fix", "--repo", str(tmp_path / "nope"), "--issue", "x", *home]
+    )
+    assert missing.exit_code == 2
+    assert "not a directory" in missing.output and "Traceback" not in missing.output
+    (tmp_path / "repo").mkdir()
+    no_issue = CliRunner().invoke(
+        app,
+        ["fix", "--repo", str(tmp_path / "repo"), "--issue", "@" + str(tmp_path / "i.md"), *home],
+    )
+    assert no_issue.exit_code == 2 and "cannot read the task" in no_issue.output
+    empty = CliRunner().invoke(
+        app, ["fix", "--repo", str(tmp_path / "repo"), "--issue", " ", *home]
+    )
+    assert empty.exit_code == 2 and "empty" in empty.output
