@@ -7,10 +7,14 @@ weighted like aider: long or rare identifiers more, identifiers mentioned in the
 more, private or ubiquitous ones less) and ranked with PageRank personalised by what the issue
 text mentions: files, identifiers and stack-trace frames.
 
+For localisation, :func:`rank_files` blends that PageRank with BM25 over each file's path and
+content and with the direct evidence of the issue (:class:`RankWeights`; BM25 does most of the
+work on real changelog-sized issues, see ``benchmarks/localization.py``).
+
 Two entry points need no model: :func:`rank_files` (file-level localisation) and
 :func:`repo_map` (the top files with the signature lines of their top definitions, within a
-token budget). Tags are cached by file modification time and size, in memory per process and,
-when a cache directory is given, on disk as JSON.
+token budget). Tags and BM25 term counts are cached by file modification time and size, in
+memory per process and, when a cache directory is given, on disk as JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,16 +35,24 @@ from typing import Any
 import networkx as nx
 
 __all__ = [
+    "REPO_MAP_ONLY",
+    "FileSignals",
+    "RankWeights",
     "Tag",
+    "bm25_scores",
+    "code_tokens",
     "extract_tags",
+    "file_signals",
     "get_tags",
     "issue_mentions",
+    "lexical_scores",
     "rank_files",
     "rank_files_scored",
     "repo_map",
+    "source_files",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 LANGUAGES: dict[str, str] = {
     ".py": "python",
@@ -75,7 +87,6 @@ IGNORED_DIRS = frozenset(
         ".pytest_cache",
         ".ruff_cache",
         ".eggs",
-        "coverage",
         "htmlcov",
         ".next",
         ".cache",
@@ -248,11 +259,19 @@ def _inside_class(node: Any) -> bool:
 
 # --- cache ------------------------------------------------------------------------------------
 
-_MEMORY_CACHE: dict[tuple[str, int, int], list[Tag]] = {}
+
+@dataclass(frozen=True)
+class _FileIndex:
+    tags: list[Tag]
+    terms: Counter[str]  # BM25 term counts of the content (see code_tokens)
+
+
+_MEMORY_CACHE: dict[tuple[str, int, int], _FileIndex] = {}
+_EMPTY = _FileIndex([], Counter())
 
 
 def clear_memory_cache() -> None:
-    """Forget the tags cached in this process (the disk cache is kept)."""
+    """Forget the tags and term counts cached in this process (the disk cache is kept)."""
     _MEMORY_CACHE.clear()
 
 
@@ -261,16 +280,16 @@ def _disk_path(cache_dir: Path, key: tuple[str, int, int]) -> Path:
     return cache_dir / "tags" / digest[:2] / f"{digest}.json"
 
 
-def get_tags(path: str | Path, cache_dir: str | Path | None = None) -> list[Tag]:
-    """Tags of one file, from the cache when its path, mtime and size match."""
+def _file_index(path: str | Path, cache_dir: str | Path | None = None) -> _FileIndex:
+    """Tags and term counts of one file, from the cache when its path, mtime and size match."""
     p = Path(path).resolve()
     lang = LANGUAGES.get(p.suffix.lower())
     if lang is None:
-        return []
+        return _EMPTY
     try:
         st = p.stat()
     except OSError:
-        return []
+        return _EMPTY
     key = (str(p), st.st_mtime_ns, st.st_size)
     hit = _MEMORY_CACHE.get(key)
     if hit is not None:
@@ -280,27 +299,40 @@ def get_tags(path: str | Path, cache_dir: str | Path | None = None) -> list[Tag]
         try:
             data = json.loads(disk.read_text(encoding="utf-8"))
             if data.get("key") == [key[0], key[1], key[2]]:
-                tags = [Tag.from_json(t) for t in data["tags"]]
-                _MEMORY_CACHE[key] = tags
-                return tags
+                index = _FileIndex([Tag.from_json(t) for t in data["tags"]], Counter(data["terms"]))
+                _MEMORY_CACHE[key] = index
+                return index
         except (OSError, ValueError, KeyError, IndexError, TypeError):
             pass
     try:
         source = _read_source(p)
     except OSError:
-        return []
-    tags = extract_tags(source, lang) if len(source) <= MAX_FILE_BYTES else []
-    _MEMORY_CACHE[key] = tags
+        return _EMPTY
+    if len(source) > MAX_FILE_BYTES:
+        index = _EMPTY
+    else:
+        text = source.decode("utf-8", errors="replace")
+        index = _FileIndex(extract_tags(source, lang), Counter(code_tokens(text)))
+    _MEMORY_CACHE[key] = index
     if disk is not None:
         try:
             disk.parent.mkdir(parents=True, exist_ok=True)
             tmp = disk.with_suffix(f".{os.getpid()}.tmp")
-            payload = {"key": list(key), "tags": [t.to_json() for t in tags]}
+            payload = {
+                "key": list(key),
+                "tags": [t.to_json() for t in index.tags],
+                "terms": dict(index.terms),
+            }
             tmp.write_text(json.dumps(payload), encoding="utf-8")
             tmp.replace(disk)
         except OSError:
             pass
-    return tags
+    return index
+
+
+def get_tags(path: str | Path, cache_dir: str | Path | None = None) -> list[Tag]:
+    """Tags of one file, from the cache when its path, mtime and size match."""
+    return _file_index(path, cache_dir).tags
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -369,6 +401,9 @@ _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+)')
 _JS_FRAME_RE = re.compile(r"([\w./\\-]+\.(?:py|pyi|js|jsx|mjs|cjs|ts|tsx)):(\d+)")
 _PATH_RE = re.compile(r"[\w./\\-]+\.(?:py|pyi|js|jsx|mjs|cjs|ts|tsx)\b")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_CODE_SPAN_RE = re.compile(r"`+([^`\n]+)`+")
+_CALL_RE = re.compile(r"([A-Za-z_]\w*)\(")
 
 
 @dataclass
@@ -376,8 +411,10 @@ class Mentions:
     """What an issue text points at, resolved against the repository's files."""
 
     frames: list[str]  # files of stack-trace frames, outermost first
-    files: set[str]
-    identifiers: set[str]
+    files: set[str]  # files named by path
+    identifiers: set[str]  # every identifier-like word
+    modules: set[str] = field(default_factory=set)  # files named as dotted modules (a.b.c)
+    code: set[str] = field(default_factory=set)  # identifiers written as code
 
 
 def _match_path(path: str, files: Iterable[str]) -> str | None:
@@ -396,10 +433,27 @@ def _match_path(path: str, files: Iterable[str]) -> str | None:
     return best[1] if best else None
 
 
+def _module_files(files: list[str]) -> dict[str, str]:
+    """Dotted module name suffixes (``pkg.sub.mod``, ``sub.mod``) -> the file defining them,
+    for Python files; only suffixes of at least two names, the shortest path winning."""
+    out: dict[str, str] = {}
+    for f in sorted(files, key=lambda f: (len(f), f)):
+        if not f.endswith((".py", ".pyi")):
+            continue
+        parts = f.rsplit(".", 1)[0].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        for i in range(len(parts) - 1):
+            out.setdefault(".".join(parts[i:]), f)
+    return out
+
+
 def issue_mentions(issue_text: str, files: list[str]) -> Mentions:
-    """Stack-trace frames, file paths and identifiers that ``issue_text`` mentions."""
+    """Stack-trace frames, file paths, dotted module names and identifiers that
+    ``issue_text`` mentions."""
     frames: list[str] = []
-    for m in list(_FRAME_RE.finditer(issue_text)) + list(_JS_FRAME_RE.finditer(issue_text)):
+    matches = list(_FRAME_RE.finditer(issue_text)) + list(_JS_FRAME_RE.finditer(issue_text))
+    for m in sorted(matches, key=lambda m: m.start()):
         hit = _match_path(m.group(1), files)
         if hit is not None and (not frames or frames[-1] != hit):
             frames.append(hit)
@@ -408,8 +462,77 @@ def issue_mentions(issue_text: str, files: list[str]) -> Mentions:
         hit = _match_path(m.group(0), files)
         if hit is not None:
             mentioned.add(hit)
+    modules: set[str] = set()
+    code: set[str] = set()
+    by_module = _module_files(files)
+    for m in _DOTTED_RE.finditer(issue_text):
+        names = m.group(0).split(".")
+        if all(len(n) < 2 for n in names):  # "e.g", "i.e"
+            continue
+        code.update(names)
+        for n in range(len(names), 1, -1):  # the longest prefix that is a module
+            hit = by_module.get(".".join(names[:n]))
+            if hit is not None:
+                modules.add(hit)
+                break
+    for m in _CODE_SPAN_RE.finditer(issue_text):
+        code.update(_IDENT_RE.findall(m.group(1)))
+    code.update(_CALL_RE.findall(issue_text))
     idents = set(_IDENT_RE.findall(issue_text))
-    return Mentions(frames, mentioned, idents)
+    return Mentions(frames, mentioned, idents, modules, code & idents)
+
+
+# --- lexical relevance ----------------------------------------------------------------------------
+
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PART_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_STOPWORD_TEXT = """a an and are as at be by for from has have if in into is it its of on or not
+no that the this to was were when which with now can could would should will self none true false"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def code_tokens(text: str) -> list[str]:
+    """Lower-case words of ``text`` for BM25: each identifier whole and, when it is snake_case
+    or camelCase, its parts too (``parse_url`` gives ``parse_url``, ``parse``, ``url``).
+    Numbers and a few English stop words are dropped."""
+    out: list[str] = []
+    for word in _WORD_RE.findall(text):
+        low = word.strip("_").lower()
+        if len(low) < 2 or low in _STOPWORDS:
+            continue
+        out.append(low)
+        parts = [p.lower() for p in _PART_RE.findall(word)]
+        if len(parts) > 1:
+            out.extend(p for p in parts if len(p) >= 2 and p not in _STOPWORDS)
+    return out
+
+
+def _file_terms(root: Path, rel: str, cache_dir: str | Path | None) -> Counter[str]:
+    """BM25 term counts of one file: its content's (cached) and its path's."""
+    return _file_index(root / rel, cache_dir).terms + Counter(code_tokens(rel.replace("/", " ")))
+
+
+def bm25_scores(
+    docs: dict[str, Counter[str]], query: str, k1: float = 1.2, b: float = 0.75
+) -> dict[str, float]:
+    """Okapi BM25 (bm25s, Lucene's variant) of each document (term counts) for ``query``."""
+    import bm25s
+
+    terms = list(dict.fromkeys(code_tokens(query)))
+    if not docs or not terms or not any(t in c for c in docs.values() for t in terms):
+        return dict.fromkeys(docs, 0.0)
+    index = bm25s.BM25(k1=k1, b=b, method="lucene")
+    index.index([list(counts.elements()) or [""] for counts in docs.values()], show_progress=False)
+    return dict(zip(docs, (float(x) for x in index.get_scores(terms)), strict=True))
+
+
+def lexical_scores(
+    repo_root: str | Path, issue_text: str, cache_dir: str | Path | None = None
+) -> dict[str, float]:
+    """BM25 of every source file (path and content) of ``repo_root`` for ``issue_text``."""
+    base = Path(repo_root).resolve()
+    docs = {f: _file_terms(base, f, cache_dir) for f in source_files(base)}
+    return bm25_scores(docs, issue_text)
 
 
 # --- ranking ------------------------------------------------------------------------------------
@@ -422,12 +545,88 @@ def _is_distinctive(name: str) -> bool:
     return "_" in name.strip("_") or any(c.isupper() for c in name[1:]) or len(name) >= 12
 
 
+@dataclass(frozen=True)
+class RankWeights:
+    """How :func:`rank_files` blends its three signals, each scaled to [0, 1] by its maximum.
+
+    ``lexical``: BM25 of the issue text over each file's path and content. ``graph``: the
+    personalised PageRank over the identifier graph. ``mentions``: the direct evidence the
+    issue gives (stack-trace frames, file paths and dotted module names it names, definers of
+    the identifiers it uses, files whose name it says). The defaults were tuned on the dev
+    split of ``benchmarks/localization.py``; ``RankWeights(0, 1, 1)`` is the repo map alone
+    and ``RankWeights(1, 0, 0)`` plain BM25.
+    """
+
+    lexical: float = 1.0
+    graph: float = 0.25
+    mentions: float = 0.1
+
+
+REPO_MAP_ONLY = RankWeights(lexical=0.0, graph=1.0, mentions=1.0)
+
+
+@dataclass
+class FileSignals:
+    """Each file's three ranking signals, each scaled to [0, 1] by its maximum."""
+
+    files: list[str]
+    lexical: dict[str, float]  # BM25 of the issue over the file's path and content
+    graph: dict[str, float]  # personalised PageRank over the identifier graph
+    mentions: dict[str, float]  # direct evidence: frames, paths, modules, identifiers named
+
+    def blend(self, weights: RankWeights | None = None) -> dict[str, float]:
+        """Each file's score: the weighted sum of its signals."""
+        w = weights or RankWeights()
+        return {
+            f: w.lexical * self.lexical[f] + w.graph * self.graph[f] + w.mentions * self.mentions[f]
+            for f in self.files
+        }
+
+
 @dataclass
 class _Ranking:
     files: list[str]
-    file_rank: dict[str, float]
+    signals: FileSignals
     def_rank: dict[tuple[str, str], float]
     tags: dict[str, list[Tag]]
+
+
+def _scaled(scores: dict[str, float]) -> dict[str, float]:
+    top = max(scores.values(), default=0.0)
+    return {f: s / top for f, s in scores.items()} if top > 0 else dict.fromkeys(scores, 0.0)
+
+
+def _personalisation(
+    mentions: Mentions, files: list[str], defines: dict[str, set[str]]
+) -> dict[str, float]:
+    """The direct evidence of the issue per file (PageRank's personalisation vector)."""
+    person: dict[str, float] = defaultdict(float)
+    for i, f in enumerate(mentions.frames):
+        person[f] += 10.0 + 10.0 * (i + 1) / len(mentions.frames)  # innermost frame most
+    for f in mentions.files:
+        person[f] += 10.0
+    for f in mentions.modules:
+        person[f] += 5.0
+    n_files = max(len(files), 1)
+    for ident in mentions.identifiers:
+        definers = defines.get(ident)
+        if not definers:
+            continue
+        idf = math.log(1 + n_files / len(definers))
+        w = idf * (3.0 if _is_distinctive(ident) else 1.0)
+        if ident in mentions.code:
+            w *= 2.0  # written as code (backticks, a call, a dotted name), not a prose word
+        if ident.startswith("_"):
+            w *= 0.5
+        for d in definers:
+            person[d] += w / len(definers)
+    words = {w.lower() for w in mentions.identifiers if len(w) >= 4}
+    for f in files:
+        p = Path(f)
+        stem = p.stem.lower()
+        if stem in words or (stem == "__init__" and p.parent.name.lower() in words):
+            person[f] += 1.0
+    return dict(person)
 
 
 def _rank(
@@ -437,7 +636,7 @@ def _rank(
 ) -> _Ranking:
     base = Path(root).resolve()
     files = source_files(base)
-    tags = {f: get_tags(base / f, cache_dir) for f in files}
+    tags = {f: _file_index(base / f, cache_dir).tags for f in files}
     defines: dict[str, set[str]] = defaultdict(set)
     references: dict[str, Counter[str]] = defaultdict(Counter)
     for f, ftags in tags.items():
@@ -448,10 +647,10 @@ def _rank(
                 references[t.name][f] += 1
     mentions = issue_mentions(issue_text, files)
     mentioned_idents = {i for i in mentions.identifiers if i in defines}
-    n_files = max(len(files), 1)
 
-    graph: nx.MultiDiGraph = nx.MultiDiGraph()
-    graph.add_nodes_from(files)
+    # One weighted edge per (referencing file, defining file), summed over identifiers; what
+    # each identifier contributes is kept to rank definitions for the map.
+    edges: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for ident, definers in defines.items():
         mul = 1.0
         if ident in mentioned_idents:
@@ -466,36 +665,19 @@ def _rank(
         if not refs:
             # aider: definitions nobody references still tie their file to itself
             for d in definers:
-                graph.add_edge(d, d, weight=0.1 * mul / len(definers), ident=ident)
+                edges[(d, d)][ident] = 0.1 * mul / len(definers)
             continue
         for referencer, count in refs.items():
             w = mul * math.sqrt(count) / len(definers)
             for d in definers:
-                graph.add_edge(referencer, d, weight=w, ident=ident)
+                edges[(referencer, d)][ident] = w
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(files)
+    graph.add_weighted_edges_from((s, d, sum(by.values())) for (s, d), by in edges.items())
 
-    # personalisation: stack-trace frames most, then named files, then definers of named idents
-    person: dict[str, float] = defaultdict(float)
-    for i, f in enumerate(mentions.frames):
-        person[f] += 10.0 + 10.0 * (i + 1) / len(mentions.frames)  # innermost frame most
-    for f in mentions.files:
-        person[f] += 10.0
-    for ident in mentioned_idents:
-        definers = defines[ident]
-        idf = math.log(1 + n_files / len(definers))
-        w = idf * (3.0 if _is_distinctive(ident) else 1.0)
-        if ident.startswith("_"):
-            w *= 0.5
-        for d in definers:
-            person[d] += w / len(definers)
-    words = {w.lower() for w in mentions.identifiers if len(w) >= 4}
-    for f in files:
-        p = Path(f)
-        stem = p.stem.lower()
-        if stem in words or (stem == "__init__" and p.parent.name.lower() in words):
-            person[f] += 1.0
-
+    person = _personalisation(mentions, files, defines)
     if graph.number_of_edges() == 0 and not person:
-        rank = {f: 1.0 / n_files for f in files}
+        rank = {f: 1.0 / max(len(files), 1) for f in files}
     else:
         kwargs: dict[str, Any] = {"weight": "weight"}
         if person:
@@ -506,23 +688,26 @@ def _rank(
         except (ZeroDivisionError, nx.PowerIterationFailedConvergence):
             rank = nx.pagerank(graph, weight="weight")
 
-    # Localisation: the PageRank mass plus the direct evidence the issue gives
-    total_person = sum(person.values()) or 1.0
-    file_rank = {f: rank.get(f, 0.0) + person.get(f, 0.0) / total_person for f in files}
+    docs = {f: _file_terms(base, f, cache_dir) for f in files}
+    signals = FileSignals(
+        files,
+        _scaled(bm25_scores(docs, issue_text)),
+        _scaled({f: rank.get(f, 0.0) for f in files}),
+        _scaled({f: person.get(f, 0.0) for f in files}),
+    )
 
     # Distribute each file's rank over its out-edges onto (definer, ident)
     def_rank: dict[tuple[str, str], float] = defaultdict(float)
-    for src in graph.nodes:
-        out = list(graph.out_edges(src, data=True))
-        total = sum(float(d["weight"]) for _, _, d in out)
-        if not total:
-            continue
-        for _, dst, data in out:
-            def_rank[(dst, data["ident"])] += rank.get(src, 0.0) * float(data["weight"]) / total
+    out_weight: dict[str, float] = defaultdict(float)
+    for (src, _), by in edges.items():
+        out_weight[src] += sum(by.values())
+    for (src, dst), by in edges.items():
+        for ident, w in by.items():
+            def_rank[(dst, ident)] += rank.get(src, 0.0) * w / out_weight[src]
     for ident in mentioned_idents:
         for d in defines[ident]:
             def_rank[(d, ident)] += 1.0
-    return _Ranking(files, file_rank, dict(def_rank), tags)
+    return _Ranking(files, signals, dict(def_rank), tags)
 
 
 def rank_files_scored(
@@ -530,11 +715,19 @@ def rank_files_scored(
     issue_text: str,
     k: int = 10,
     cache_dir: str | Path | None = None,
+    weights: RankWeights | None = None,
 ) -> list[tuple[str, float]]:
     """Like :func:`rank_files`, with each file's score."""
-    r = _rank(repo_root, issue_text, cache_dir)
-    ordered = sorted(r.files, key=lambda f: (-r.file_rank.get(f, 0.0), f))
-    return [(f, r.file_rank.get(f, 0.0)) for f in ordered[: max(k, 0)]]
+    scores = file_signals(repo_root, issue_text, cache_dir).blend(weights)
+    ordered = sorted(scores, key=lambda f: (-scores[f], f))
+    return [(f, scores[f]) for f in ordered[: max(k, 0)]]
+
+
+def file_signals(
+    repo_root: str | Path, issue_text: str, cache_dir: str | Path | None = None
+) -> FileSignals:
+    """The lexical, graph and mention signals of every source file for ``issue_text``."""
+    return _rank(repo_root, issue_text, cache_dir).signals
 
 
 def rank_files(
@@ -542,14 +735,16 @@ def rank_files(
     issue_text: str,
     k: int = 10,
     cache_dir: str | Path | None = None,
+    weights: RankWeights | None = None,
 ) -> list[str]:
     """The ``k`` source files most likely concerned by ``issue_text``, best first.
 
-    Paths are relative to ``repo_root`` (POSIX separators). No model is involved: files are
-    ranked by PageRank over the identifier graph, personalised by the files, stack-trace frames
-    and identifiers the issue mentions.
+    Paths are relative to ``repo_root`` (POSIX separators). No model is involved: each file's
+    score blends BM25 of the issue over its path and content, its PageRank over the identifier
+    graph personalised by what the issue mentions, and that direct evidence itself (see
+    :class:`RankWeights`).
     """
-    return [f for f, _ in rank_files_scored(repo_root, issue_text, k, cache_dir)]
+    return [f for f, _ in rank_files_scored(repo_root, issue_text, k, cache_dir, weights)]
 
 
 def _default_tokens(text: str) -> int:
@@ -583,6 +778,7 @@ def repo_map(
     """A map of the repository for ``issue_text``: the top files with the signature lines of
     their top definitions, at most ``max_tokens`` tokens (``count_tokens``; ~4 chars a token)."""
     r = _rank(repo_root, issue_text, cache_dir)
+    file_rank = r.signals.blend()
     sigs: dict[tuple[str, str], list[Tag]] = defaultdict(list)
     for f, ftags in r.tags.items():
         for t in ftags:
@@ -593,10 +789,10 @@ def repo_map(
         key=lambda kv: (-kv[1], kv[0]),
     )
     candidates: list[tuple[str, Tag]] = []
-    for (f, _), _score in ranked_defs:
-        candidates.extend((f, t) for t in sigs[(f, _)])
+    for key, _score in ranked_defs:
+        candidates.extend((key[0], t) for t in sigs[key])
     # then files with no ranked definition, by file rank, with their first definitions
-    ordered_files = sorted(r.files, key=lambda f: (-r.file_rank.get(f, 0.0), f))
+    ordered_files = sorted(r.files, key=lambda f: (-file_rank[f], f))
     file_order = {f: i for i, f in enumerate(ordered_files)}
     listed = {f for f, _ in candidates}
     for f in ordered_files:

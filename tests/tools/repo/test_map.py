@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from codehelm.tools.repo import map as repomap
-from codehelm.tools.repo.map import extract_tags, get_tags, rank_files, repo_map, source_files
+from codehelm.tools.repo.map import (
+    REPO_MAP_ONLY,
+    RankWeights,
+    bm25_scores,
+    code_tokens,
+    extract_tags,
+    file_signals,
+    get_tags,
+    issue_mentions,
+    lexical_scores,
+    rank_files,
+    repo_map,
+    source_files,
+)
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -142,3 +156,98 @@ def test_tags_cache_reused_and_invalidated(
     rank_files(repo, "helper", cache_dir=cache_dir)
     assert [p.name for p in reads] == ["util.py"]
     assert "brand_new_thing" in {t.name for t in get_tags(util, cache_dir)}
+
+
+# --- lexical relevance, issue mentions and the blend ---------------------------------------------
+
+
+def test_code_tokens_split_identifiers_and_drop_noise() -> None:
+    tokens = code_tokens("Fix parse_url for HTTPResponse in the 2.0 release #3009")
+    assert {"parse_url", "parse", "url", "httpresponse", "http", "response", "fix"} <= set(tokens)
+    assert "the" not in tokens and "3009" not in tokens and "in" not in tokens
+
+
+def test_bm25_prefers_rare_terms_and_shorter_documents() -> None:
+    docs = {
+        "a.py": Counter({"socket": 1, "leak": 1, "close": 3}),
+        "b.py": Counter({"close": 4, "read": 2}),
+        "c.py": Counter({"socket": 1, "leak": 1, "close": 3, **{f"w{i}": 5 for i in range(40)}}),
+    }
+    scores = bm25_scores(docs, "socket leak when close fails")
+    assert scores["a.py"] > scores["c.py"] > scores["b.py"] > 0  # rare terms, then length
+    assert bm25_scores(docs, "nothing matches here") == dict.fromkeys(docs, 0.0)
+
+
+def test_issue_mentions_dotted_modules_and_code_identifiers(tmp_path: Path) -> None:
+    files = ["src/pkg/__init__.py", "src/pkg/http/client.py", "src/pkg/util.py", "docs/conf.py"]
+    m = issue_mentions(
+        "Calling ``pkg.http.client.Session.send()`` fails, see pkg.util and also e.g. the docs;"
+        " `retry_count` is ignored by build_request(x). Plain prose words stay prose.",
+        files,
+    )
+    assert m.modules == {"src/pkg/http/client.py", "src/pkg/util.py"}
+    assert {"Session", "send", "retry_count", "build_request"} <= m.code
+    assert "Plain" not in m.code and "prose" in m.identifiers
+    assert issue_mentions("pkg alone names no module", files).modules == set()
+
+
+def test_frames_are_ordered_by_position_in_the_issue(repo: Path) -> None:
+    files = source_files(repo)
+    m = issue_mentions(
+        'at render (web/app.js:2)\nFile "pkg/cli.py", line 5, in main\nat area (web/types.ts:2)\n',
+        files,
+    )
+    assert m.frames == ["web/app.js", "pkg/cli.py", "web/types.ts"]
+
+
+def test_lexical_signal_finds_a_file_by_its_content(repo: Path) -> None:
+    _write(
+        repo,
+        {
+            "pkg/multipart.py": (
+                "def split_parts(body):\n"
+                "    # scan for the boundary line by line; a large body without boundary\n"
+                "    # must not rescan from the start (quadratic time)\n"
+                "    return body.split(b'--')\n"
+            )
+        },
+    )
+    issue = "Fix slow parsing of a large body when the boundary is missing (quadratic time)."
+    assert rank_files(repo, issue, k=1) == ["pkg/multipart.py"]
+    signals = file_signals(repo, issue)
+    assert signals.lexical["pkg/multipart.py"] == 1.0  # scaled by the maximum
+    assert all(0.0 <= v <= 1.0 for s in (signals.graph, signals.mentions) for v in s.values())
+    alone = rank_files(repo, issue, k=1, weights=REPO_MAP_ONLY)
+    assert alone != ["pkg/multipart.py"]  # the graph alone has nothing to go on
+
+
+def test_weights_choose_between_signals(repo: Path) -> None:
+    # the text names util.py's definer but its words are in core.py's comments
+    _write(repo, {"pkg/core.py": "# helper for the engine: counts widgets and gadgets\n"})
+    issue = "helper miscounts widgets and gadgets"
+    signals = file_signals(repo, issue)
+    only_lexical = signals.blend(RankWeights(lexical=1.0, graph=0.0, mentions=0.0))
+    only_mentions = signals.blend(RankWeights(lexical=0.0, graph=0.0, mentions=1.0))
+    assert max(only_lexical, key=only_lexical.__getitem__) == "pkg/core.py"
+    assert max(only_mentions, key=only_mentions.__getitem__) == "pkg/util.py"
+
+
+def test_a_package_named_coverage_is_not_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, {"coverage/__init__.py": "", "coverage/html.py": "def report(): pass\n"})
+    assert source_files(tmp_path) == ["coverage/__init__.py", "coverage/html.py"]
+
+
+def test_term_counts_come_from_the_disk_cache(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_dir = tmp_path_factory.mktemp("terms-cache")
+    repomap.clear_memory_cache()
+    first = lexical_scores(repo, "helper engine", cache_dir)
+    repomap.clear_memory_cache()
+
+    def no_reads(path: Path) -> bytes:
+        raise AssertionError(f"read {path}")
+
+    monkeypatch.setattr(repomap, "_read_source", no_reads)
+    assert lexical_scores(repo, "helper engine", cache_dir) == first
+    assert first["pkg/util.py"] > 0 and first["web/types.ts"] == 0
