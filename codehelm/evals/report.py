@@ -1,4 +1,5 @@
-"""Summaries of evaluation records: per family and mode, as a Markdown table and a PNG chart."""
+"""Summaries of evaluation records: per family and mode, as a Markdown table and a PNG chart,
+and per mode a calibration table: accuracy among the answers of each verification label."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from pydantic import BaseModel
 from codehelm.evals.runner import EvalRecord
 
 ALL = "all"
+UNKNOWN = "unknown"
+"""The label of records written before labels were recorded."""
+LABELS = ("verified", "uncertain", "failed", "no_answer")
+"""Calibration rows every mode shows; "unjudged" and "unknown" rows only when they occur."""
+_LABEL_ORDER = ("verified", "uncertain", "unjudged", "failed", "no_answer", UNKNOWN)
 
 
 class Row(BaseModel):
@@ -67,6 +73,81 @@ def markdown(rows: Sequence[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+class CalibrationRow(BaseModel):
+    """The records of one mode with one label (or all of them, `label` == ALL)."""
+
+    mode: str
+    label: str
+    n: int
+    share: float  # of the mode's records
+    correct: int
+    accuracy: float | None  # None when there are no such records
+    tokens: int
+    tokens_per_correct: float | None  # None when none was correct
+
+
+def calibrate(records: Sequence[EvalRecord]) -> list[CalibrationRow]:
+    """Per mode: one row per label, then one over all the mode's records.
+
+    The rows of `LABELS` are always there (n 0 when no record has the label); "unjudged" and
+    "unknown" (records without a label) only when some record has them. `tokens_per_correct`
+    is every token the rows' jobs spent (wrong answers included) over their correct answers.
+    """
+    by_mode: dict[str, list[EvalRecord]] = defaultdict(list)
+    for record in records:
+        by_mode[record.mode].append(record)
+    rows = []
+    for mode in sorted(by_mode):
+        mine = by_mode[mode]
+        by_label: dict[str, list[EvalRecord]] = defaultdict(list)
+        for record in mine:
+            by_label[record.label or UNKNOWN].append(record)
+        for label in _LABEL_ORDER:
+            if label in LABELS or label in by_label:
+                rows.append(_calibration_row(mode, label, by_label[label], len(mine)))
+        rows.append(_calibration_row(mode, ALL, mine, len(mine)))
+    return rows
+
+
+def _calibration_row(mode: str, label: str, group: list[EvalRecord], total: int) -> CalibrationRow:
+    correct = sum(r.correct for r in group)
+    tokens = sum(r.tokens for r in group)
+    return CalibrationRow(
+        mode=mode,
+        label=label,
+        n=len(group),
+        share=len(group) / total,
+        correct=correct,
+        accuracy=correct / len(group) if group else None,
+        tokens=tokens,
+        tokens_per_correct=tokens / correct if correct else None,
+    )
+
+
+def calibration_markdown(rows: Sequence[CalibrationRow]) -> str:
+    lines = [
+        "| mode | label | n | share | correct | accuracy | tokens per correct |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        accuracy = f"{r.accuracy:.1%}" if r.accuracy is not None else "-"
+        per_correct = f"{r.tokens_per_correct:.0f}" if r.tokens_per_correct is not None else "-"
+        label = f"**{r.label}**" if r.label == ALL else r.label.replace("_", " ")
+        lines.append(
+            f"| {r.mode} | {label} | {r.n} | {r.share:.1%} | {r.correct} | {accuracy} "
+            f"| {per_correct} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+CALIBRATION_NOTE = (
+    "Accuracy among the answers of each verification label: verified (the verifier passed "
+    "the answer), uncertain, unjudged (no verdict), failed, no answer (the run stopped or "
+    "failed); unknown for records written before labels were recorded. Tokens per correct is "
+    "every token spent, wrong answers included, over the correct answers.\n\n"
+)
+
+
 def plot(rows: Sequence[Row], path: Path) -> Path:
     """Accuracy against mean tokens: one marker per family and mode, modes in colour."""
     import matplotlib
@@ -112,8 +193,14 @@ def plot(rows: Sequence[Row], path: Path) -> Path:
 
 
 def write_report(records: Sequence[EvalRecord], out_dir: Path) -> tuple[Path, Path]:
-    """`report.md` and `accuracy_vs_tokens.png` in `out_dir`."""
+    """`report.md` (the summary, then the calibration table) and `accuracy_vs_tokens.png`."""
     rows = summarize(records)
     table = out_dir / "report.md"
-    table.write_text("# codehelm eval\n\n" + markdown(rows))
+    table.write_text(
+        "# codehelm eval\n\n"
+        + markdown(rows)
+        + "\n## Calibration\n\n"
+        + CALIBRATION_NOTE
+        + calibration_markdown(calibrate(records))
+    )
     return table, plot(rows, out_dir / "accuracy_vs_tokens.png")

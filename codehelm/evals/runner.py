@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,9 +22,22 @@ from codehelm.evals.tasks import EvalItem, check_answer, generate_items
 from codehelm.policy import SteeringPolicy
 from codehelm.runtime.batch import BatchRunner, Outcome
 from codehelm.runtime.runner import RunResult, solve
-from codehelm.selection import VoteWeights, weighted_vote
+from codehelm.selection import VoteWeights, normalize_answer, weighted_vote
 
 SAMPLING_TEMPERATURE = 0.7
+
+Label = Literal["verified", "uncertain", "failed", "unjudged", "no_answer"]
+"""How verified the checked answer was, by the verifier's verdict on it: "pass" is verified,
+"uncertain" uncertain, "fail" failed; an answer with no verdict is unjudged, and a job
+with no answer (the run stopped, or failed) is no_answer."""
+
+_LABEL_OF_VERDICT: dict[str | None, Label] = {
+    "pass": "verified",
+    "uncertain": "uncertain",
+    "fail": "failed",
+    None: "unjudged",
+}
+_LABEL_RANK: tuple[Label, ...] = ("verified", "uncertain", "unjudged", "failed")
 
 
 class EvalJob(BaseModel):
@@ -58,6 +71,7 @@ class EvalRecord(BaseModel):
     wall_s: float = 0.0
     model_calls: int = 0
     stop_reason: str | None = None
+    label: Label | None = None  # None: a record written before labels were recorded
     run_ids: list[str] = Field(default_factory=list)
     error: str | None = None
 
@@ -78,7 +92,7 @@ async def run_job(job: EvalJob) -> EvalRecord:
         else:
             sampled = settings
         results.append(await solve(job.item.prompt, settings=sampled))
-    answer = _vote(results, job.weights)
+    answer, label = _vote(results, job.weights)
     check = check_answer(job.item, answer or "")
     costs = [r.usage.cost_usd for r in results if r.usage.cost_usd is not None]
     return EvalRecord(
@@ -96,19 +110,35 @@ async def run_job(job: EvalJob) -> EvalRecord:
         wall_s=time.perf_counter() - start,
         model_calls=sum(r.usage.calls for r in results),
         stop_reason=results[-1].stop_reason,
+        label=label,
         run_ids=[r.run_id for r in results],
     )
 
 
-def _vote(results: list[RunResult], weights: tuple[float, float, float]) -> str | None:
-    answered = [(r.answer.content, r.verdict or "uncertain") for r in results if r.answer]
+def _vote(
+    results: list[RunResult], weights: tuple[float, float, float]
+) -> tuple[str | None, Label]:
+    """The answer to check and its label. With several samples the answer is the weighted
+    vote's winner, labelled by the best verdict among the samples that gave it (verified over
+    uncertain over unjudged over failed)."""
+    answered = [r for r in results if r.answer]
     if not answered:
-        return None
+        return None, "no_answer"
     if len(answered) == 1:
-        return answered[0][0]
+        only = answered[0]
+        assert only.answer is not None
+        return only.answer.content, _LABEL_OF_VERDICT[only.verdict]
     pass_, uncertain, fail = weights
-    vote = weighted_vote(answered, VoteWeights(pass_=pass_, uncertain=uncertain, fail=fail))
-    return vote.original
+    vote = weighted_vote(
+        [(r.answer.content, r.verdict or "uncertain") for r in answered if r.answer],
+        VoteWeights(pass_=pass_, uncertain=uncertain, fail=fail),
+    )
+    labels = {
+        _LABEL_OF_VERDICT[r.verdict]
+        for r in answered
+        if r.answer and normalize_answer(r.answer.content) == vote.winner
+    }
+    return vote.original, min(labels, key=_LABEL_RANK.index)
 
 
 def read_records(path: Path) -> list[EvalRecord]:
@@ -190,5 +220,6 @@ def _failed(job: EvalJob, error: str) -> EvalRecord:
         model=str(job.settings["model"]),
         samples=job.samples,
         reason="the run failed",
+        label="no_answer",
         error=error,
     )
