@@ -40,4 +40,4 @@ async def test_the_extension_example_adds_a_node_in_under_20_lines(sandbox: Loca
     )
     state = await namespace["example"](model, sandbox)
     assert state.answer.content == "11,275,557"  # the added node ran after finish
-    assert state.stop_reason in ("verified", "unverified")
+    assert state.stop_reason in ("verified", "reproduced", "unverified")

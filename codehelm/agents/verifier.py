@@ -7,8 +7,10 @@ are fair to use).
 
 With `self_check`, the model also writes a program that tests the candidate
 against the task's conditions and prints "Correct" or what is wrong
-(code-based self-verification; CodeSteer's self-answer checker). That is the
-only check a text answer can pass; without it a text verdict is `uncertain`.
+(code-based self-verification; CodeSteer's self-answer checker); it counts only when it
+discriminates (see `self_answer_check`). A verdict is `pass` only when an independent check
+confirmed the answer (`INDEPENDENT`: a validated self-check, or another program of the step
+printing the same answer); a program that ran and reproduced is `uncertain`.
 
 Re-runs and checks run in a sibling of the run's sandbox (`CheckSandbox`): the run's
 own interpreter and files are never touched by verification.
@@ -16,7 +18,9 @@ own interpreter and files are never touched by verification.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import math
 import re
 from typing import Any, Literal
 
@@ -26,6 +30,7 @@ from codehelm.agents.coder import extract_code
 from codehelm.messages import Answer, Check, Execution, Usage, Verdict
 from codehelm.models import ModelClient
 from codehelm.prompts import render
+from codehelm.selection.voting import normalize_answer
 from codehelm.state import Attempt, SolveState
 from codehelm.tools.sandbox.base import Sandbox
 from codehelm.tools.sandbox.output import TRUNCATION_MARKER
@@ -41,10 +46,23 @@ def final_output(execution: Execution) -> str:
     return execution.results[-1].strip() if execution.results else ""
 
 
+INDEPENDENT = frozenset({"self_check", "agreement", "tests"})
+"""Checks that confirm an answer against the task, not merely that a program ran: a validated
+self-check, another program printing the same answer, generated tests the answer passes."""
+
+
 def outcome_of(checks: list[Check]) -> Literal["pass", "fail", "uncertain"]:
-    if any(c.passed is False for c in checks):
+    """`fail` if a check failed; `pass` only if none failed or stayed undecided and an
+    independent check confirmed the answer; else `uncertain` (e.g. ran and reproduced).
+    A model-written check program rejecting what two programs agree on is a conflict, not a
+    failure: one check program is the weaker signal."""
+    failed = {c.name for c in checks if c.passed is False}
+    if failed == {"self_check"} and any(c.name == "agreement" and c.passed for c in checks):
+        return "uncertain"
+    if failed:
         return "fail"
-    return "pass" if all(c.passed for c in checks) else "uncertain"
+    confirmed = any(c.passed and c.name in INDEPENDENT for c in checks)
+    return "pass" if confirmed and all(c.passed for c in checks) else "uncertain"
 
 
 def confidence_of(checks: list[Check]) -> float:
@@ -76,34 +94,84 @@ def mutate(answer: str) -> str:
     return answer[: last.start()] + str(int(last.group()) + 1) + answer[last.end() :]
 
 
+ACCEPT = re.compile(r"^\W*(correct|right|true|yes|ok|pass(ed)?)\b", re.IGNORECASE)
+REJECT = re.compile(r"^\W*(wrong|incorrect|false|no|fail(ed)?|error)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _number(text: str) -> float | None:
+    found = _NUMBER.findall(text.replace(",", ""))
+    return float(found[-1]) if found else None
+
+
+def hard_codes(code: str, answer: str, task: str) -> bool:
+    """Whether a check program writes the candidate's own value as a literal (a number, or a
+    string that is the whole answer) that the task does not contain: it would then compare
+    the answer with itself. Numbers inside messages (`'Wrong: it is 42'`) do not count."""
+    found = _NUMBER.findall(answer.replace(",", ""))
+    value = float(found[-1]) if found else None
+    if value is not None and found[-1] in _NUMBER.findall(task.replace(",", "")):
+        value = None
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant):
+            continue
+        literal = node.value
+        if isinstance(literal, bool):
+            continue
+        if value is not None and isinstance(literal, int | float) and literal == value:
+            return True
+        if isinstance(literal, str) and literal.strip() == answer.strip() and answer.strip():
+            return answer.strip() not in task
+    return False
+
+
 async def self_answer_check(
     model: ModelClient, sandbox: Sandbox, task: str, answer: str, *, timeout: float = 10.0
 ) -> tuple[Check, Usage]:
     """Have the model write a program that checks `answer` against `task`, and run it.
 
-    The program gets the answer in a variable, so it is also run on a deliberately
-    wrong answer: a check that accepts that too checks nothing and decides nothing.
-    Otherwise printing "Correct" passes and anything else fails, with the printed
-    text as the reason. A check that cannot be written or run decides nothing.
+    A check decides only when it discriminates. It gets the answer in a variable and is
+    also run on a deliberately wrong one (`mutate`). Printing "Correct" passes if the wrong
+    answer is not accepted too; printing "Wrong ..." fails. A check that prints a number
+    is a recomputation: it passes or fails by comparison with the answer, and only if the
+    number does not change with the answer (else it prints the answer back). A check that
+    writes the candidate's own value as a literal, prints neither, cannot be written or
+    does not run decides nothing.
     """
     reply = await model.complete(render("self_check", task=task, answer=answer), agent="verifier")
     code = extract_code(reply.text)
+
+    def undecided(why: str) -> tuple[Check, Usage]:
+        return Check(name="self_check", passed=None, detail=why), reply.usage
+
     if code is None:
-        return Check(name="self_check", passed=None, detail="no check program"), reply.usage
+        return undecided("no check program")
+    if hard_codes(code, answer, task):
+        return undecided("the check program contains the proposed answer as a literal")
     with purpose("self_check"):
-        verdict = await _run_check(sandbox, code, answer, timeout)
-    if verdict is None or not verdict.lower().startswith("correct"):
-        if verdict is None:
-            return Check(name="self_check", passed=None, detail="the check program failed"), (
-                reply.usage
-            )
-        return Check(name="self_check", passed=False, detail=verdict[:300]), reply.usage
-    with purpose("self_check"):
-        wrong = await _run_check(sandbox, code, mutate(answer), timeout)
-    if wrong is not None and wrong.lower().startswith("correct"):
-        detail = "the check program also accepts a wrong answer"
-        return Check(name="self_check", passed=None, detail=detail), reply.usage
-    return Check(name="self_check", passed=True), reply.usage
+        said = await _run_check(sandbox, code, answer, timeout)
+        if said is None:
+            return undecided("the check program failed")
+        on_wrong = await _run_check(sandbox, code, mutate(answer), timeout)
+    if ACCEPT.match(said):
+        if on_wrong is not None and ACCEPT.match(on_wrong):
+            return undecided("the check program also accepts a wrong answer")
+        return Check(name="self_check", passed=True), reply.usage
+    if REJECT.match(said):
+        return Check(name="self_check", passed=False, detail=said[:300]), reply.usage
+    value, expected = _number(said), _number(answer)
+    if value is None or expected is None:
+        return undecided(f"the check printed no verdict: {said[:100]}")
+    if on_wrong is None or _number(on_wrong) != value:
+        return undecided("the check prints the proposed answer back")
+    if math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9):
+        return Check(name="self_check", passed=True, detail=f"recomputed {said[:60]}"), reply.usage
+    detail = f"a recomputation gives {said[:100]}"
+    return Check(name="self_check", passed=False, detail=detail), reply.usage
 
 
 async def _run_check(sandbox: Sandbox, code: str, answer: str, timeout: float) -> str | None:
@@ -112,6 +180,33 @@ async def _run_check(sandbox: Sandbox, code: str, answer: str, timeout: float) -
     )
     printed = final_output(run)
     return printed if run.ok and printed else None
+
+
+def agreement(state: SolveState, answer: str, code: str) -> Check | None:
+    """Whether an earlier, different program for this step printed the same answer and ran
+    cleanly: two programs agreeing is evidence neither gives alone (None: nothing to compare)."""
+    step = state.step
+    assert step is not None
+    failed = {m.target_id for m in state.messages if isinstance(m, Verdict) and _crashed(m)}
+    others = [
+        m
+        for m in state.messages
+        if isinstance(m, Answer)
+        and m.step_id == step.id
+        and m.mode == "code"
+        and m.id not in failed
+        and m.rationale.strip() != code.strip()
+    ]
+    if not others:
+        return None
+    same = [m for m in others if normalize_answer(m.content) == normalize_answer(answer)]
+    if same:
+        return Check(name="agreement", passed=True, detail=f"{len(same)} other program(s) agree")
+    return None
+
+
+def _crashed(verdict: Verdict) -> bool:
+    return any(c.passed is False and c.name in ("executed", "reproduces") for c in verdict.checks)
 
 
 class Verifier:
@@ -206,6 +301,8 @@ class Verifier:
             checks.append(Check(name="complete_output", passed=False, detail=why))
         if apart is not None and self.recheck and ran.passed and extracted.passed:
             checks.append(await self._rerun(apart, action.code, answer))
+        if ran.passed and extracted.passed and (agree := agreement(state, answer, action.code)):
+            checks.append(agree)
         candidate = Answer(
             content=answer,
             rationale=action.code,

@@ -23,6 +23,7 @@ from codehelm.agents.base import Node, current_agent
 from codehelm.errors import CodehelmError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.messages import Answer, Budget, Task, Verdict, new_id
+from codehelm.selection.voting import normalize_answer, weighted_vote
 from codehelm.state import SolveState
 
 Route = Callable[[SolveState], str]
@@ -85,25 +86,46 @@ def by_mode(state: SolveState) -> str:
     return "coder" if step.mode == "code" else "reasoner"
 
 
+def step_candidates(state: SolveState, step_id: str) -> list[tuple[Answer, Verdict | None]]:
+    """Every answer the current plan produced for step `step_id`, in order, with its verdict
+    (None: not judged yet). The verifier's copy of an answer replaces the one it judged."""
+    ids = [m.id for m in state.messages]
+    since = ids.index(state.plan.id) if state.plan and state.plan.id in ids else 0
+    current = [*state.messages[since:], *([state.candidate] if state.candidate else [])]
+    answers: dict[str, Answer] = {}
+    for m in current:
+        if isinstance(m, Answer) and m.content and m.step_id == step_id:
+            answers[m.id] = m
+    verdicts = {m.target_id: m for m in state.messages if isinstance(m, Verdict)}
+    return [(a, verdicts.get(a.id)) for a in answers.values()]
+
+
+def choose_answer(state: SolveState, step_id: str) -> tuple[Answer, Verdict | None] | None:
+    """The step's answer chosen from all its attempts, in both modes, by verification-weighted
+    voting (CSV): each attempt votes for its answer with its verdict's weight, so two
+    reproducing programs that agree outweigh one unverified text answer, and a late attempt
+    does not win for being last. The winner is its best-judged, latest attempt."""
+    candidates = step_candidates(state, step_id)
+    if not candidates:
+        return None
+    votes = [(a.content, v.outcome if v else "uncertain") for a, v in candidates]
+    winner = weighted_vote(votes).winner
+    rank = {"pass": 3, "uncertain": 2, None: 1, "fail": 0}
+    backing = [(a, v) for a, v in candidates if normalize_answer(a.content) == winner]
+    return max(reversed(backing), key=lambda av: rank[av[1].outcome if av[1] else None])
+
+
 def best_answer(state: SolveState) -> Answer | None:
-    """The answer to stand by when a run stops early: among the candidates for the current
-    plan's last step, the latest with the best verdict (pass > uncertain > unjudged > fail).
+    """The answer to stand by when a run stops early: the chosen answer (`choose_answer`) of
+    the current plan's last step.
 
     Candidates for earlier steps are intermediate results (`SolveState.results`), never the
     answer to the task, so a run stopped before its last step has no answer.
     """
     if state.plan is None:
         return None
-    final = state.plan.steps[-1].id
-    ids = [m.id for m in state.messages]
-    since = ids.index(state.plan.id) if state.plan.id in ids else 0  # this plan's messages
-    current = [*state.messages[since:], *([state.candidate] if state.candidate else [])]
-    candidates = [m for m in current if isinstance(m, Answer) and m.content and m.step_id == final]
-    if not candidates:
-        return None
-    verdicts = {m.target_id: m.outcome for m in state.messages if isinstance(m, Verdict)}
-    rank = {"pass": 3, "uncertain": 2, None: 1, "fail": 0}
-    return max(reversed(candidates), key=lambda a: rank[verdicts.get(a.id)])
+    chosen = choose_answer(state, state.plan.steps[-1].id)
+    return chosen[0] if chosen else None
 
 
 def stop_early(state: SolveState, reason: str) -> dict[str, Any]:

@@ -34,10 +34,11 @@ from codehelm.graphs.compose import (
     add_route,
     agent_node,
     by_mode,
+    choose_answer,
     stop_early,
     to,
 )
-from codehelm.messages import Budget
+from codehelm.messages import Budget, Verdict
 from codehelm.models import ModelClient
 from codehelm.policy import POLICIES, SteeringPolicy
 from codehelm.state import SolveState
@@ -63,12 +64,16 @@ def budget_node(budget: Budget) -> Node:
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
-    """Accept the current step's candidate and move to the next step."""
-    step, candidate = state.step, state.candidate
-    assert step is not None and candidate is not None
+    """Accept the step's answer, chosen from all its attempts (`choose_answer`), and move on."""
+    step = state.step
+    assert step is not None and state.candidate is not None
+    chosen = choose_answer(state, step.id)
+    candidate, verdict = chosen if chosen else (state.candidate, state.verdict)
     return {
         "step_index": state.step_index + 1,
         "results": {**state.results, step.id: candidate.content},
+        "candidate": candidate,
+        "verdict": verdict,
         "attempts": [],
         "action": None,
         "execution": None,
@@ -76,12 +81,21 @@ async def advance(state: SolveState) -> dict[str, Any]:
 
 
 async def finish(state: SolveState) -> dict[str, Any]:
-    """Settle the final answer and say why the run stopped."""
+    """Settle the final answer and say why the run stopped: `verified` when an independent
+    check confirmed it, `reproduced` when its program ran twice alike and nothing more,
+    else `unverified`."""
     if state.plan is not None and state.step is None and state.candidate is not None:
-        verified = state.verdict is not None and state.verdict.outcome == "pass"
         answer = state.candidate.model_copy(update={"usage": state.usage})
-        return {"answer": answer, "stop_reason": "verified" if verified else "unverified"}
+        return {"answer": answer, "stop_reason": label(state.verdict)}
     return stop_early(state, budget_exceeded(state.task.budget, state) or _give_up_reason(state))
+
+
+def label(verdict: Verdict | None) -> str:
+    """What a finished run calls its answer, from the answer's verdict."""
+    if verdict is not None and verdict.outcome == "pass":
+        return "verified"
+    passed = {c.name for c in verdict.checks if c.passed} if verdict else set()
+    return "reproduced" if "reproduces" in passed else "unverified"
 
 
 def _give_up_reason(state: SolveState) -> str:

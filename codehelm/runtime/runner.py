@@ -66,7 +66,7 @@ OnApproval = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 """Asked for a decision on a program (the approver's request: `code`, `goal`, ...);
 returns an `Approval`'s fields, e.g. `{"decision": "run"}`, or None to leave the run paused."""
 
-FINISHED = ("verified", "unverified")
+FINISHED = ("verified", "reproduced", "unverified")
 
 
 class BudgetWarning(UserWarning):

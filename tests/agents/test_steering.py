@@ -73,7 +73,7 @@ async def test_self_check_passes_a_right_answer_and_fails_a_wrong_one(
 
 
 async def test_a_vacuous_self_check_decides_nothing(sandbox: LocalSandbox) -> None:
-    model = ScriptedModel({"verifier": [code_reply("print('Correct: 2 + 2 = 4')")]})
+    model = ScriptedModel({"verifier": [code_reply("print('Correct')")]})
     check, _ = await self_answer_check(model, sandbox, "What is 2 + 2?", "4")
     assert check.passed is None and "also accepts a wrong answer" in check.detail
 

@@ -84,7 +84,7 @@ async def test_a_stopped_run_keeps_the_best_answer_to_its_last_step(settings: Se
     result = await solve("What is 6 * 7?", settings=limited, model=model)
     assert result.status == "stopped" and result.stop_reason == "budget: reached 4 steps"
     assert result.answer is not None and result.answer.content == "42"
-    assert result.verdict == "pass"
+    assert result.verdict == "uncertain"
 
 
 def test_the_cli_shows_partial_results_apart_and_exits_1(

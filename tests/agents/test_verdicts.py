@@ -1,0 +1,104 @@
+"""Verdicts mean what they say: a check decides only when it discriminates, `pass` needs an
+independent confirmation, and a step's answer is chosen from all its attempts."""
+
+from __future__ import annotations
+
+from codehelm.agents.verifier import hard_codes, outcome_of, self_answer_check
+from codehelm.graphs.compose import run_graph
+from codehelm.graphs.solve import build_solve_graph
+from codehelm.messages import Check, Verdict
+from codehelm.models import ScriptedModel
+from codehelm.tools.sandbox.local import LocalSandbox
+from tests.conftest import code_reply, plan_reply
+
+TASK = "What is 6 * 7?"
+
+
+async def check(sandbox: LocalSandbox, program: str, answer: str) -> Check:
+    model = ScriptedModel({"verifier": [code_reply(program)]})
+    found, _ = await self_answer_check(model, sandbox, TASK, answer)
+    return found
+
+
+async def test_a_check_that_prints_a_number_is_a_recomputation(sandbox: LocalSandbox) -> None:
+    agrees = await check(sandbox, "print(6 * 7)", "42")
+    assert agrees.passed is True and "recomputed" in agrees.detail
+    disagrees = await check(sandbox, "print(6 * 7)", "41")
+    assert disagrees.passed is False and "a recomputation gives 42" in disagrees.detail
+
+
+async def test_a_check_printing_the_answer_back_decides_nothing(sandbox: LocalSandbox) -> None:
+    echoed = await check(sandbox, "print(number(answer))", "42")
+    assert echoed.passed is None and "back" in echoed.detail
+
+
+async def test_a_check_that_hard_codes_the_candidate_decides_nothing(
+    sandbox: LocalSandbox,
+) -> None:
+    vacuous = await check(
+        sandbox, "print('Correct' if number(answer) == 11275557 else 'Wrong')", "11275557"
+    )
+    assert vacuous.passed is None and "literal" in vacuous.detail
+    assert hard_codes("x = 11275557", "11275557", "What is 3847 * 2931?")
+    assert not hard_codes("print(6 * 7)", "42", TASK)
+    assert not hard_codes("print(7 * 6)", "7", "How many days has a week of 7?")  # in the task
+
+
+async def test_an_explicit_rejection_fails_and_a_discriminating_acceptance_passes(
+    sandbox: LocalSandbox,
+) -> None:
+    program = "print('Correct' if number(answer) == 6 * 7 else 'Wrong: it is 42')"
+    assert (await check(sandbox, program, "42")).passed is True
+    rejected = await check(sandbox, program, "41")
+    assert rejected.passed is False and rejected.detail.startswith("Wrong")
+
+
+def test_pass_needs_an_independent_check() -> None:
+    ran = [Check(name="executed", passed=True), Check(name="reproduces", passed=True)]
+    assert outcome_of(ran) == "uncertain"
+    assert outcome_of([*ran, Check(name="self_check", passed=True)]) == "pass"
+    assert outcome_of([*ran, Check(name="agreement", passed=True)]) == "pass"
+    assert outcome_of([*ran, Check(name="self_check", passed=None)]) == "uncertain"
+    conflict = [*ran, Check(name="agreement", passed=True), Check(name="self_check", passed=False)]
+    assert outcome_of(conflict) == "uncertain"  # one check program against two programs
+    assert outcome_of([*ran, Check(name="self_check", passed=False)]) == "fail"
+
+
+async def test_agreeing_programs_outweigh_a_check_that_rejects_everything_and_a_text_answer(
+    sandbox: LocalSandbox,
+) -> None:
+    # The check program rejects every answer. Before, two such "failures" switched the step
+    # to text and the wrong text answer won for being last.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Multiply 6 by 7"))],
+            "coder": [code_reply("print(6 * 7)"), code_reply("a, b = 6, 7\nprint(a * b)")],
+            "reasoner": ["Answer: 41"],
+            "verifier": [code_reply("print('Wrong')")],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="steer", exec_timeout=5.0)
+    state = await run_graph(graph, TASK)
+    assert state.answer is not None and state.answer.content == "42"
+    verdicts = [m for m in state.messages if isinstance(m, Verdict)]
+    assert [v.outcome for v in verdicts] == ["fail", "uncertain"]
+    assert any(c.name == "agreement" and c.passed for c in verdicts[1].checks)
+    assert state.stop_reason == "reproduced"
+    assert not any(agent == "reasoner" for agent, _ in model.calls)
+
+
+async def test_the_answer_is_voted_across_attempts_not_the_last_one(sandbox: LocalSandbox) -> None:
+    # Two programs print 42 and are rejected by the check; the switch to text answers 41,
+    # unverified. 42 has two votes of weight 0.2 each, 41 one of 0.5: with agreement the
+    # second 42 is uncertain (0.5), so 42 wins on 0.7 against 0.5.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Multiply 6 by 7"))],
+            "coder": [code_reply("print(6 * 7)"), code_reply("print(42 * 1)")],
+            "reasoner": ["Answer: 41"],
+            "verifier": [code_reply("print('Wrong')")],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="steer", exec_timeout=5.0)
+    state = await run_graph(graph, TASK)
+    assert state.answer is not None and state.answer.content == "42"
