@@ -32,6 +32,30 @@ def extract_code(reply: str) -> str | None:
     return text
 
 
+def borrowed_literals(code: str, examples: str, own: str) -> list[str]:
+    """Literals of `code` (strings of 3+ characters, numbers of 2+ digits) that the prompt's
+    examples contain and the task's own text does not: a small model copies its few-shot
+    example ("strawberry".count for a question about "potato")."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+            continue
+        if isinstance(node.value, str) and len(node.value.strip()) >= 3:
+            text = node.value.strip()
+        elif isinstance(node.value, int | float) and abs(node.value) >= 10:
+            text = str(node.value)
+        else:
+            continue
+        whole = re.compile(rf"(?<!\w){re.escape(text)}(?!\w)", re.IGNORECASE)
+        if whole.search(examples) and not whole.search(own):
+            found.append(text)
+    return list(dict.fromkeys(found))
+
+
 class Coder:
     """Writes code for the current step; failed attempts and their errors go in the prompt."""
 
@@ -57,8 +81,17 @@ class Coder:
         reply = await self.model.complete(prompt, agent=self.name)
         stamp = {"run_id": state.task.run_id, "sender": self.name}
         code = extract_code(reply.text)
-        if code is None:
-            feedback = "the reply had no Python code block; answer with one ```python block"
+        few_shot = render("coder", goal="", task="", context="", attempts=[])[:-1]
+        examples = "\n".join(m["content"] for m in few_shot)
+        own = f"{step.goal}\n{state.task.prompt}\n{state.context()}"
+        borrowed = borrowed_literals(code, examples, own) if code else []
+        if code is None or borrowed:
+            feedback = (
+                f"the program uses {', '.join(map(repr, borrowed))} from the example, not from"
+                " the task; use the task's own values"
+                if borrowed
+                else "the reply had no Python code block; answer with one ```python block"
+            )
             error = ErrorReport(error=f"coder: {feedback}", detail=reply.text[:2000], **stamp)
             return {
                 "action": None,

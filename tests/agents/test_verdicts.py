@@ -102,3 +102,31 @@ async def test_the_answer_is_voted_across_attempts_not_the_last_one(sandbox: Loc
     graph = build_solve_graph(model, sandbox, policy="steer", exec_timeout=5.0)
     state = await run_graph(graph, TASK)
     assert state.answer is not None and state.answer.content == "42"
+
+
+def test_literals_copied_from_the_coder_examples_are_caught() -> None:
+    from codehelm.agents.coder import borrowed_literals
+
+    examples = 'Goal: Count the letter r in strawberry\nprint("strawberry".count("r"))\n127 * 349'
+    own = "Count the letter a in potato"
+    assert borrowed_literals('print("strawberry".count("a"))', examples, own) == ["strawberry"]
+    assert borrowed_literals('print("potato".count("a"))', examples, own) == []
+    assert borrowed_literals("print(12 * 34)", examples, "What is 12 * 34?") == []  # not "127"
+    assert borrowed_literals("print(127 * 5)", examples, "What is 12 * 5?") == ["127"]
+
+
+async def test_a_program_copying_the_example_is_sent_back(sandbox: LocalSandbox) -> None:
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Count the letter o in potato"))],
+            "coder": [
+                code_reply('print("strawberry".count("o"))'),
+                code_reply('print("potato".count("o"))'),
+            ],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="plan", exec_timeout=5.0)
+    state = await run_graph(graph, 'How many times does "o" appear in "potato"?')
+    assert state.answer is not None and state.answer.content == "2"
+    second = [m for agent, m in model.calls if agent == "coder"][1]
+    assert "'strawberry' from the example" in second[-1]["content"]
