@@ -144,6 +144,10 @@ def solve(
     approve: Annotated[
         bool, typer.Option("--approve", help="Show each program and ask before it runs.")
     ] = False,
+    candidates: Annotated[
+        int | None,
+        typer.Option(help="Programs per code step, chosen by execution with generated checks."),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -168,6 +172,7 @@ def solve(
             max_seconds=max_seconds,
             max_cost_usd=max_cost,
             approve=approve or None,
+            candidates=candidates,
             home=home,
         )
         with Progress(live=not as_json) as progress:

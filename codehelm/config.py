@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code execution.")
     max_revisions: int = Field(default=3, ge=0, description="Retries of a failed step.")
     max_replans: int = Field(default=1, ge=0, description="New plans after a step gives up.")
+    candidates: int = Field(
+        default=1, ge=1, description="Programs per code step, chosen with generated checks."
+    )
     fix_candidates: int = Field(
         default=3, ge=1, description="Candidate patches the fix graph makes and tests."
     )

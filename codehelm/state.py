@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from codehelm.messages import (
     Answer,
     AnyMessage,
+    Check,
     CodeAction,
     Execution,
     Guidance,
@@ -32,6 +33,15 @@ class Attempt(BaseModel):
     feedback: str
 
 
+class ProgramTests(BaseModel):
+    """What sampling K programs with generated checks showed of the chosen program's output."""
+
+    model_config = ConfigDict(frozen=True)
+
+    output: str
+    check: Check
+
+
 class SolveState(BaseModel):
     """State of the solve graph.
 
@@ -52,6 +62,7 @@ class SolveState(BaseModel):
     candidate: Answer | None = None
     verdict: Verdict | None = None
     guidance: Guidance | None = None
+    program_tests: ProgramTests | None = None  # the sampler's evidence for `action`
     snapshot: SnapshotRef | None = None  # the sandbox's state after the latest execution
     snapshot_before: SnapshotRef | None = None  # ... and before it (verification re-runs)
     answer: Answer | None = None

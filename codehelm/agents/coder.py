@@ -61,8 +61,9 @@ class Coder:
 
     name = "coder"
 
-    def __init__(self, model: ModelClient) -> None:
+    def __init__(self, model: ModelClient, *, temperature: float | None = None) -> None:
         self.model = model
+        self.temperature = temperature  # None: the model's default (greedy for local)
 
     async def __call__(self, state: SolveState) -> dict[str, Any]:
         step = state.step
@@ -78,7 +79,8 @@ class Coder:
                 if a.mode == "code"
             ],
         )
-        reply = await self.model.complete(prompt, agent=self.name)
+        params = {} if self.temperature is None else {"temperature": self.temperature}
+        reply = await self.model.complete(prompt, agent=self.name, **params)
         stamp = {"run_id": state.task.run_id, "sender": self.name}
         code = extract_code(reply.text)
         few_shot = render("coder", goal="", task="", context="", attempts=[])[:-1]

@@ -153,25 +153,33 @@ async def self_answer_check(
     if hard_codes(code, answer, task):
         return undecided("the check program contains the proposed answer as a literal")
     with purpose("self_check"):
-        said = await _run_check(sandbox, code, answer, timeout)
-        if said is None:
-            return undecided("the check program failed")
-        on_wrong = await _run_check(sandbox, code, mutate(answer), timeout)
+        passed, detail = await judge(sandbox, code, answer, timeout)
+    return Check(name="self_check", passed=passed, detail=detail), reply.usage
+
+
+async def judge(
+    sandbox: Sandbox, code: str, answer: str, timeout: float
+) -> tuple[bool | None, str]:
+    """What the check program `code` says of `answer`, counted only when it discriminates
+    (see `self_answer_check`): True, False, or None (undecided), with the reason."""
+    said = await _run_check(sandbox, code, answer, timeout)
+    if said is None:
+        return None, "the check program failed"
+    on_wrong = await _run_check(sandbox, code, mutate(answer), timeout)
     if ACCEPT.match(said):
         if on_wrong is not None and ACCEPT.match(on_wrong):
-            return undecided("the check program also accepts a wrong answer")
-        return Check(name="self_check", passed=True), reply.usage
+            return None, "the check program also accepts a wrong answer"
+        return True, ""
     if REJECT.match(said):
-        return Check(name="self_check", passed=False, detail=said[:300]), reply.usage
+        return False, said[:300]
     value, expected = _number(said), _number(answer)
     if value is None or expected is None:
-        return undecided(f"the check printed no verdict: {said[:100]}")
+        return None, f"the check printed no verdict: {said[:100]}"
     if on_wrong is None or _number(on_wrong) != value:
-        return undecided("the check prints the proposed answer back")
+        return None, "the check prints the proposed answer back"
     if math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9):
-        return Check(name="self_check", passed=True, detail=f"recomputed {said[:60]}"), reply.usage
-    detail = f"a recomputation gives {said[:100]}"
-    return Check(name="self_check", passed=False, detail=detail), reply.usage
+        return True, f"recomputed {said[:60]}"
+    return False, f"a recomputation gives {said[:100]}"
 
 
 async def _run_check(sandbox: Sandbox, code: str, answer: str, timeout: float) -> str | None:
@@ -303,6 +311,9 @@ class Verifier:
             checks.append(await self._rerun(apart, action.code, answer))
         if ran.passed and extracted.passed and (agree := agreement(state, answer, action.code)):
             checks.append(agree)
+        tested = state.program_tests
+        if tested and normalize_answer(tested.output) == normalize_answer(answer) and answer:
+            checks.append(tested.check)
         candidate = Answer(
             content=answer,
             rationale=action.code,

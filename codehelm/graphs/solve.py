@@ -25,6 +25,7 @@ from codehelm.agents.coder import Coder
 from codehelm.agents.executor import Executor
 from codehelm.agents.planner import Planner
 from codehelm.agents.reasoner import Reasoner
+from codehelm.agents.sampler import Sampler
 from codehelm.agents.steerer import Steerer
 from codehelm.agents.verifier import Verifier
 from codehelm.graphs.budget import budget_exceeded
@@ -77,6 +78,7 @@ async def advance(state: SolveState) -> dict[str, Any]:
         "attempts": [],
         "action": None,
         "execution": None,
+        "program_tests": None,
     }
 
 
@@ -114,6 +116,7 @@ class SolveOptions(TypedDict, total=False):
     max_replans: int
     snapshots: Path | None
     approve: bool
+    candidates: int
     budget: Budget | None
     nodes: Mapping[str, Node] | None
 
@@ -163,6 +166,7 @@ def create_solve_graph(
     max_replans: int = 1,
     snapshots: Path | None = None,
     approve: bool = False,
+    candidates: int = 1,
     budget: Budget | None = None,
     nodes: Mapping[str, Node] | None = None,
 ) -> SolveGraph:
@@ -172,7 +176,9 @@ def create_solve_graph(
     `steer`) has the verifier check answers with a model-written program.
     `snapshots` is a folder where the sandbox's state is saved after each execution.
     `approve` pauses before each program runs until a person runs, edits or rejects it
-    (compile with a checkpointer). `budget` is for tasks that arrive without one (tasks
+    (compile with a checkpointer). `candidates` > 1 has each code step write that many
+    programs and as many checks, the program chosen by CodeT's dual agreement (`Sampler`).
+    `budget` is for tasks that arrive without one (tasks
     with their own are held to the stricter of both). `nodes` replaces agents by name (any
     of `AGENTS`) with your own async functions of `SolveState`, wrapped with `agent_node`.
     """
@@ -190,6 +196,8 @@ def create_solve_graph(
             self_check_model=model if checking else None,
         ),
     }
+    if candidates > 1:
+        agents["coder"] = Sampler(model, sandbox, k=candidates, timeout=exec_timeout)
     if approve:
         agents["approver"] = Approver()
     if policy == "steer":

@@ -50,7 +50,7 @@ from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
 from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
 from codehelm.snapshot_ref import SnapshotRef
-from codehelm.state import Attempt, SolveState
+from codehelm.state import Attempt, ProgramTests, SolveState
 from codehelm.tools.sandbox.base import Sandbox
 from codehelm.tools.sandbox.registry import create_sandbox
 from codehelm.tools.sandbox.snapshot import restore_snapshot
@@ -104,6 +104,7 @@ def solve_options(settings: Settings) -> SolveOptions:
         max_replans=settings.max_replans,
         snapshots=settings.snapshot_dir if settings.snapshots else None,
         approve=settings.approve,
+        candidates=settings.candidates,
     )
 
 
@@ -119,6 +120,7 @@ def checkpoint_serializer() -> JsonPlusSerializer:
             *MESSAGE_TYPES,
             SolveState,
             Attempt,
+            ProgramTests,
             SnapshotRef,
             ResearchState,
             Citation,

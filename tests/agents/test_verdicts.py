@@ -130,3 +130,52 @@ async def test_a_program_copying_the_example_is_sent_back(sandbox: LocalSandbox)
     assert state.answer is not None and state.answer.content == "2"
     second = [m for agent, m in model.calls if agent == "coder"][1]
     assert "'strawberry' from the example" in second[-1]["content"]
+
+
+async def test_k_candidate_programs_are_chosen_by_generated_checks(sandbox: LocalSandbox) -> None:
+    # Three programs: two compute 6 * 7, one is off by one. The checks (a recomputation and an
+    # explicit test) accept 42 only; CodeT's dual agreement picks a program printing 42, and the
+    # generated checks make the answer verified.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Multiply 6 by 7"))],
+            "coder": [
+                code_reply("print(6 * 7 + 1)"),
+                code_reply("print(6 * 7)"),
+                code_reply("a = 6\nprint(a * 7)"),
+            ],
+            "tester": [
+                code_reply("print(6 * 7)"),
+                code_reply("print('Correct' if number(answer) == 6 * 7 else 'Wrong')"),
+            ],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="plan", candidates=3, exec_timeout=5.0)
+    state = await run_graph(graph, TASK)
+    assert state.answer is not None and state.answer.content == "42"
+    assert state.stop_reason == "verified"
+    verdict = next(m for m in state.messages if isinstance(m, Verdict))
+    tests = next(c for c in verdict.checks if c.name == "tests")
+    assert tests.passed and "2 of 3 programs" in tests.detail and "2 of 2" in tests.detail
+    coder_calls = [agent for agent, _ in model.calls if agent == "coder"]
+    assert len(coder_calls) == 3
+
+
+async def test_without_usable_checks_the_programs_majority_is_taken_unverified(
+    sandbox: LocalSandbox,
+) -> None:
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Multiply 6 by 7"))],
+            "coder": [
+                code_reply("print(6 * 7 + 1)"),
+                code_reply("print(6 * 7)"),
+                code_reply("print(7 * 6)"),
+            ],
+            "tester": [code_reply("print(number(answer))")],  # echoes: decides nothing
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="plan", candidates=3, exec_timeout=5.0)
+    state = await run_graph(graph, TASK)
+    assert state.answer is not None and state.answer.content == "42"
+    assert state.stop_reason == "reproduced"
