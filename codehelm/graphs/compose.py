@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import StateGraph
@@ -100,6 +100,20 @@ def step_candidates(state: SolveState, step_id: str) -> list[tuple[Answer, Verdi
     return [(a, verdicts.get(a.id)) for a in answers.values()]
 
 
+def vote_of(verdict: Verdict | None) -> Literal["pass", "uncertain", "fail"]:
+    """The weight class of an attempt's vote: its verdict, except that a program which ran
+    and reproduced, rejected only by a model-written check program, counts as uncertain: the
+    rejection still sends the step back for another try, but one check program against a
+    reproducing program is a dispute, not a refutation (a broken check rejecting
+    17 * 587 * 40 = 399160 must not hand the step to a later program's 9979). A text answer
+    has no such counterweight: its check's rejection stands."""
+    if verdict is None:
+        return "uncertain"
+    failed = {c.name for c in verdict.checks if c.passed is False}
+    reproduced = any(c.name == "reproduces" and c.passed for c in verdict.checks)
+    return "uncertain" if failed == {"self_check"} and reproduced else verdict.outcome
+
+
 def choose_answer(state: SolveState, step_id: str) -> tuple[Answer, Verdict | None] | None:
     """The step's answer chosen from all its attempts, in both modes, by verification-weighted
     voting (CSV): each attempt votes for its answer with its verdict's weight, so two
@@ -108,7 +122,7 @@ def choose_answer(state: SolveState, step_id: str) -> tuple[Answer, Verdict | No
     candidates = step_candidates(state, step_id)
     if not candidates:
         return None
-    votes = [(a.content, v.outcome if v else "uncertain") for a, v in candidates]
+    votes = [(a.content, vote_of(v)) for a, v in candidates]
     winner = weighted_vote(votes).winner
     rank = {"pass": 3, "uncertain": 2, None: 1, "fail": 0}
     backing = [(a, v) for a, v in candidates if normalize_answer(a.content) == winner]

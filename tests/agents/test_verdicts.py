@@ -88,9 +88,8 @@ async def test_agreeing_programs_outweigh_a_check_that_rejects_everything_and_a_
 
 
 async def test_the_answer_is_voted_across_attempts_not_the_last_one(sandbox: LocalSandbox) -> None:
-    # Two programs print 42 and are rejected by the check; the switch to text answers 41,
-    # unverified. 42 has two votes of weight 0.2 each, 41 one of 0.5: with agreement the
-    # second 42 is uncertain (0.5), so 42 wins on 0.7 against 0.5.
+    # Two programs print 42 and only the check program rejects them: in the vote a rejection
+    # by a check program alone counts as uncertain, so 42 (two votes) beats a later 41.
     model = ScriptedModel(
         {
             "planner": [plan_reply(("code", "Multiply 6 by 7"))],
@@ -179,3 +178,27 @@ async def test_without_usable_checks_the_programs_majority_is_taken_unverified(
     state = await run_graph(graph, TASK)
     assert state.answer is not None and state.answer.content == "42"
     assert state.stop_reason == "reproduced"
+
+
+async def test_a_broken_check_cannot_hand_the_step_to_a_worse_later_program(
+    sandbox: LocalSandbox,
+) -> None:
+    # From an embedded-model trace: the check compares with 17 and rejects the right product;
+    # the revision drops a factor and a vacuous check lets it through. The step keeps 399160.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Compute 17 * 587 * 40"))],
+            "coder": [code_reply("print(17 * 587 * 40)"), code_reply("print(17 * 587)")],
+            "verifier": [
+                code_reply(
+                    "count = 17\nprint('Correct' if number(answer) == count else 'Wrong: 17')"
+                ),
+                code_reply("print('Correct')"),
+            ],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="steer", exec_timeout=5.0)
+    state = await run_graph(graph, "Compute 17 * 587 * 40. Answer with the integer only.")
+    verdicts = [m.outcome for m in state.messages if isinstance(m, Verdict)]
+    assert verdicts == ["fail", "uncertain"]  # the rejection still asked for another try
+    assert state.answer is not None and state.answer.content == "399160"
