@@ -15,17 +15,22 @@ from codehelm.models.gateway import (
 )
 from codehelm.models.registry import MODELS, cost_unenforceable, create_model, make_model
 from codehelm.models.scripted import ScriptedModel
+from codehelm.models.simulated import FamilySkill, SimParams, SimTask, SimulatedModel
 
 __all__ = [
     "MODELS",
     "Backend",
     "ChatMessage",
     "Completion",
+    "FamilySkill",
     "ModelClient",
     "ModelGateway",
     "RawReply",
     "SchemaRejectedError",
     "ScriptedModel",
+    "SimParams",
+    "SimTask",
+    "SimulatedModel",
     "Structured",
     "TransientModelError",
     "cost_unenforceable",
