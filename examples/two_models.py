@@ -16,7 +16,7 @@ from typing import Any
 
 from codehelm import LocalSandbox, SolveState, build_solve_graph, make_model, run_graph
 from codehelm.agents.coder import extract_code
-from codehelm.agents.verifier import Verifier, final_output, outcome_of
+from codehelm.agents.verifier import INDEPENDENT, Verifier, final_output, outcome_of
 from codehelm.messages import Check
 from codehelm.models import ModelClient
 from codehelm.state import Attempt
@@ -48,7 +48,8 @@ class CodeChecker:
         )
         check = await self.run_check(extract_code(reply.text), candidate.content)
         checks = [*verdict.checks, check]
-        verdict = verdict.model_copy(update={"checks": checks, "outcome": outcome_of(checks)})
+        outcome = outcome_of(checks, independent={*INDEPENDENT, "checker_program"})
+        verdict = verdict.model_copy(update={"checks": checks, "outcome": outcome})
         update.update(verdict=verdict, usage=reply.usage)
         update["messages"] = [*update["messages"][:-1], verdict]
         if verdict.outcome == "fail":

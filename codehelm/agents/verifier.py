@@ -22,6 +22,7 @@ import ast
 import contextlib
 import math
 import re
+from collections.abc import Collection
 from typing import Any, Literal
 
 from codehelm.agents.base import purpose
@@ -51,9 +52,12 @@ INDEPENDENT = frozenset({"self_check", "agreement", "tests"})
 self-check, another program printing the same answer, generated tests the answer passes."""
 
 
-def outcome_of(checks: list[Check]) -> Literal["pass", "fail", "uncertain"]:
+def outcome_of(
+    checks: list[Check], independent: Collection[str] = INDEPENDENT
+) -> Literal["pass", "fail", "uncertain"]:
     """`fail` if a check failed; `pass` only if none failed or stayed undecided and an
     independent check confirmed the answer; else `uncertain` (e.g. ran and reproduced).
+    A node adding checks of its own names those that are independent in `independent`.
     A model-written check program rejecting what two programs agree on is a conflict, not a
     failure: one check program is the weaker signal."""
     failed = {c.name for c in checks if c.passed is False}
@@ -61,7 +65,7 @@ def outcome_of(checks: list[Check]) -> Literal["pass", "fail", "uncertain"]:
         return "uncertain"
     if failed:
         return "fail"
-    confirmed = any(c.passed and c.name in INDEPENDENT for c in checks)
+    confirmed = any(c.passed and c.name in independent for c in checks)
     return "pass" if confirmed and all(c.passed for c in checks) else "uncertain"
 
 

@@ -111,5 +111,7 @@ def test_solve_end_to_end_through_the_cli(llama_server: LlamaServer, tmp_path: P
     assert result["usage"]["calls"] > 0 and result["usage"]["model"] == "openai/smollm2"
     assert len(llama_server.statuses()) - before >= result["usage"]["calls"]
     assert result["answer"]["content"].strip() == "391", result  # greedy decoding: reliable
-    assert run.returncode == 0 and result["verdict"] == "pass"
+    # --steer code has no check against the task: ran twice alike is "reproduced", not a pass
+    assert run.returncode == 0 and result["verdict"] == "uncertain"
+    assert result["stop_reason"] == "reproduced"
     print(f"solved through the llama.cpp server in {elapsed:.1f} s")
