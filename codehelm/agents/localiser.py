@@ -126,7 +126,9 @@ class Localiser:
         files = [f for f in ranked if not is_test_file(f)][: self.files]
         if not files:
             return Localisation(files=[]), Usage()
-        offered = [loc for path in files for loc in definitions(root, path)]
+        offered = await asyncio.to_thread(
+            lambda: [loc for path in files for loc in definitions(root, path)]
+        )
         named = mentioned(issue, offered)
         offered = list({loc.key: loc for loc in [*named, *offered]}.values())[:MAX_CHOICES]
         choice, usage = await self._choose(issue, offered)

@@ -8,6 +8,7 @@ with the refusal as feedback.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,7 +56,7 @@ class Repairer:
     ) -> tuple[Candidate, Usage]:
         """Edit the repository copy at `copy` and return its diff."""
         repo = Repo(copy)
-        blocks = code_blocks(copy, localisation)
+        blocks = await asyncio.to_thread(code_blocks, copy, localisation)
         schema = _edits_schema([b["path"] for b in blocks])
         params = {"temperature": self.temperature} if sample else {}
         usage, feedback = Usage(), ""

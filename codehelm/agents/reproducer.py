@@ -7,6 +7,7 @@ passes on the buggy code reproduces nothing, and one that does not even run prov
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -65,7 +66,8 @@ class Reproducer:
         self, root: Path, issue: str, localisation: Localisation
     ) -> tuple[str | None, Usage]:
         """A test module's source, or None when the model gave no parsable Python."""
-        prompt = render("reproduce", issue=issue[:2000], code=code_blocks(root, localisation))
+        blocks = await asyncio.to_thread(code_blocks, root, localisation)
+        prompt = render("reproduce", issue=issue[:2000], code=blocks)
         try:
             reply = await self.model.structured(prompt, ReproductionTest, agent=self.name)
         except ModelOutputError as exc:

@@ -3,6 +3,7 @@ budget, resume), then the chosen patch and what its tests showed."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -77,7 +78,7 @@ async def fix(
     )
     settings = settings or Settings()
     if run.status in ("done", "stopped"):  # the copies served their run; a paused one keeps them
-        shutil.rmtree(settings.home / "fix" / run.run_id, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, settings.home / "fix" / run.run_id, True)
     return await fix_result(settings, run.run_id, run.status, run.wall_s)
 
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+
+from tests.git_repo import CALC_PYPROJECT, git
 
 ISSUE = (
     "median() is wrong for lists of even length: median([1, 2, 3, 4]) returns 3,"
@@ -12,17 +13,7 @@ ISSUE = (
 )
 
 FILES = {
-    "pyproject.toml": """[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "calc"
-version = "0.1.0"
-
-[tool.setuptools]
-packages = ["calc"]
-""",
+    "pyproject.toml": CALC_PYPROJECT,
     "calc/__init__.py": '"""Small numeric helpers."""\n',
     "calc/ops.py": '''"""Arithmetic."""
 
@@ -96,8 +87,7 @@ def make_repo(root: Path) -> Path:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "calc"], cwd=root, check=True)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "calc")
     return root

@@ -4,7 +4,7 @@ interrupted run resumes with the instances it has not predicted yet."""
 
 from __future__ import annotations
 
-import shutil
+import asyncio
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -44,12 +44,12 @@ async def predict(
     the run made none). `specs` (by instance id or repository) give the environment and
     the test command to guard against regressions, as for grading."""
     report = PredictReport()
-    done = predicted_ids(out)
+    done = await asyncio.to_thread(predicted_ids, out)
     for instance in instances:
         if instance.instance_id in done:
             report.skipped.append(instance.instance_id)
             continue
-        problem = clone_problem(instance, repos)
+        problem = await asyncio.to_thread(clone_problem, instance, repos)
         if problem is not None:
             report.error[instance.instance_id] = problem
             continue
@@ -58,7 +58,11 @@ async def predict(
         spec = (specs or {}).get(instance.instance_id) or (specs or {}).get(instance.repo)
         with tempfile.TemporaryDirectory(prefix="codehelm-swebench-") as scratch:
             checkout = Path(scratch) / instance.instance_id
-            _check_out(instance.clone_path(repos), instance.base_commit, checkout)
+            clone = instance.clone_path(repos)
+            failed = await asyncio.to_thread(_check_out, clone, instance.base_commit, checkout)
+            if failed:
+                report.error[instance.instance_id] = failed
+                continue
             result = await fix(
                 checkout,
                 instance.problem_statement,
@@ -67,7 +71,8 @@ async def predict(
                 settings=settings,
                 model=model,
             )
-        append_prediction(
+        await asyncio.to_thread(
+            append_prediction,
             out,
             Prediction(
                 instance_id=instance.instance_id,
@@ -81,12 +86,14 @@ async def predict(
     return report
 
 
-def _check_out(clone: Path, commit: str, dest: Path) -> None:
-    """A fresh copy of `clone` at `commit` (sharing its objects; the clone is not touched)."""
-    if dest.exists():
-        shutil.rmtree(dest)
+def _check_out(clone: Path, commit: str, dest: Path) -> str | None:
+    """A fresh copy of `clone` at `commit` (sharing its objects; the clone is not touched);
+    why not, if git refused."""
     for args in (
         ["clone", "-q", "--shared", "--no-checkout", str(clone), str(dest)],
         ["-C", str(dest), "checkout", "-q", "--detach", commit],
     ):
-        subprocess.run(["git", *args], check=True, capture_output=True)
+        done = subprocess.run(["git", *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"git {args[0]} failed: {done.stderr.strip()[:300]}"
+    return None

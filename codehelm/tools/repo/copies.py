@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 from pathlib import Path
 
 from codehelm.tools.repo.git import git
@@ -18,17 +19,20 @@ from codehelm.tools.repo.paths import RepoToolError
 _IDENTITY = ("-c", "user.name=codehelm", "-c", "user.email=codehelm@localhost")
 
 
-async def working_tree_files(root: Path) -> list[str]:
+def working_tree_files(root: Path) -> list[str]:
     """Files of the working tree (relative paths): git's tracked and untracked ones, not
-    ignored ones; every file but `.git` when `root` is not a git repository."""
-    inside = await git(root, "rev-parse", "--is-inside-work-tree", ok=(0, 128))
-    if inside.strip() == "true":
-        listed = await git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        return sorted({name for name in listed.split("\0") if name and (root / name).is_file()})
+    ignored ones; every file but `.git` when `root` is not a git repository. Blocking."""
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+    )
+    if listed.returncode == 0:
+        names = listed.stdout.decode(errors="surrogateescape").split("\0")
+        return sorted({n for n in names if n and ((root / n).is_file() or (root / n).is_symlink())})
     return sorted(
         str(path.relative_to(root))
         for path in root.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(root).parts
+        if (path.is_file() or path.is_symlink()) and ".git" not in path.relative_to(root).parts
     )
 
 
@@ -37,8 +41,7 @@ async def snapshot(root: Path, dest: Path) -> None:
     repository with one commit."""
     if dest.exists():
         raise RepoToolError(f"{dest} exists already; a copy needs a new directory")
-    files = await working_tree_files(root)
-    await asyncio.to_thread(_copy_files, root, dest, files)
+    await asyncio.to_thread(_copy_working_tree, root, dest)
     await git(dest, "init", "-q")
     await git(dest, "add", "-A")
     await git(dest, *_IDENTITY, "commit", "-q", "--allow-empty", "-m", "snapshot")
@@ -51,9 +54,9 @@ async def clone(base: Path, dest: Path) -> None:
     await git(base.parent, "clone", "-q", "--local", str(base), str(dest))
 
 
-def _copy_files(root: Path, dest: Path, files: list[str]) -> None:
+def _copy_working_tree(root: Path, dest: Path) -> None:
     dest.mkdir(parents=True)
-    for name in files:
+    for name in working_tree_files(root):
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target, follow_symlinks=False)

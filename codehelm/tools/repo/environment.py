@@ -34,6 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from codehelm.errors import CodehelmError
+from codehelm.tools.repo.copies import working_tree_files
 from codehelm.tools.repo.paths import RepoToolError
 from codehelm.tools.repo.testing import PytestRun, run_in_sandbox
 from codehelm.tools.sandbox.base import CommandResult, Sandbox
@@ -169,11 +170,8 @@ def _archive_commit(root: Path, commit: str, tar: tarfile.TarFile) -> None:
 
 def _archive_worktree(root: Path, tar: tarfile.TarFile) -> None:
     """Tracked and untracked, not ignored files of the working tree, as they are on disk."""
-    listing = _git_bytes(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in sorted(set(listing.decode(errors="surrogateescape").split("\0"))):
-        path = root / name
-        if name and not name.endswith("/") and (path.is_symlink() or path.is_file()):
-            tar.add(path, arcname=name, recursive=False)
+    for name in working_tree_files(root):
+        tar.add(root / name, arcname=name, recursive=False)
 
 
 def archive(root: Path, commit: str | None = None) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from codehelm.evals.swebench import (
     read_instances,
     read_predictions,
 )
+from tests.git_repo import CALC_PYPROJECT, git
 
 pytest.importorskip("swebench", reason="grading needs the swebench extra")
 
@@ -65,29 +65,8 @@ diff --git a/tests/test_add.py b/tests/test_add.py
 +def test_sub():
 +    assert sub(5, 3) == 2
 """
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "calc"
-version = "0.1.0"
-
-[tool.setuptools]
-packages = ["calc"]
-"""
+PYPROJECT = CALC_PYPROJECT
 SPEC = InstanceSpec()  # pytest -rA, parsed by SWE-bench's pytest parser; codehelm's Python
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def make_clone(repos: Path) -> str:

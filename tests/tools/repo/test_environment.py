@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,9 @@ from codehelm.tools.repo import (
     upload_repository,
 )
 from codehelm.tools.sandbox.local import LocalSandbox
+from tests.git_repo import CALC_PYPROJECT, git
 
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "calc"
-version = "0.1.0"
-
-[tool.setuptools]
-packages = ["calc"]
-"""
+PYPROJECT = CALC_PYPROJECT
 TESTS = """\
 from calc import add, mul
 
@@ -49,16 +38,6 @@ diff --git a/calc/__init__.py b/calc/__init__.py
 +    return a + b + 100
 \x20
 """
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def make_repo(root: Path) -> Path:

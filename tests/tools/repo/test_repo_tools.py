@@ -15,6 +15,7 @@ from codehelm.errors import BadInputError
 from codehelm.tools.repo import EditRefusedError, PathOutsideRepoError, PytestRun, Repo
 from codehelm.tools.repo.testing import junit_address
 from codehelm.tools.sandbox.base import CommandResult, Sandbox
+from tests.git_repo import git
 
 pytestmark = pytest.mark.skipif(
     shutil.which("rg") is None or shutil.which("git") is None, reason="needs ripgrep and git"
@@ -104,16 +105,6 @@ def big_module() -> str:
         ]
     parts += ["", "", "async def main() -> None:", "    pass", ""]
     return "\n".join(parts)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @pytest.fixture
