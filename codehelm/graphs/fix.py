@@ -31,7 +31,7 @@ from codehelm.agents.mindmap import MindMap, MindMapData, Provenance
 from codehelm.agents.repairer import Candidate, Repairer
 from codehelm.agents.reproducer import TEST_FILE, Reproducer
 from codehelm.config import Settings
-from codehelm.errors import CodehelmError, ModelOutputError
+from codehelm.errors import CodehelmError, ConfigError, ModelOutputError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.graphs.compose import FINISH, add_route, agent_node, to
 from codehelm.messages import Answer, Check, ErrorReport, Evidence, Usage, Verdict
@@ -96,6 +96,11 @@ class Workbench:
         """The snapshot of the user's working tree all candidates start from."""
         base = self.folder(state) / "base"
         if not (base / ".git").is_dir():
+            if "repo" not in state.task.inputs:
+                raise ConfigError(
+                    "the fix graph needs the repository in the task's inputs: use"
+                    " codehelm.fix(repo, issue), or solve(..., inputs={'repo': PATH})"
+                )
             await copies.snapshot(Path(state.task.inputs["repo"]), base)
         return base
 
@@ -295,10 +300,7 @@ def _verdict(state: FixState, chosen: PatchOutcome, answer_id: str) -> Verdict:
         Check(
             name="reproduction",
             passed=chosen.reproduced,
-            detail="no reproduction test failed on the base commit"
-            if chosen.reproduced is None
-            else f"{len(state.reproduction.failing) if state.reproduction else 0} failing test(s)"
-            f" {'now pass' if chosen.reproduced else 'still fail'}",
+            detail=_reproduction_detail(state, chosen),
         ),
         Check(
             name="regressions",
@@ -321,6 +323,13 @@ def _verdict(state: FixState, chosen: PatchOutcome, answer_id: str) -> Verdict:
         run_id=state.task.run_id,
         sender="verifier",
     )
+
+
+def _reproduction_detail(state: FixState, chosen: PatchOutcome) -> str:
+    if chosen.reproduced is None or state.reproduction is None:
+        return "no reproduction test failed on the base commit"
+    failing = len(state.reproduction.failing)
+    return f"{failing} failing test(s) {'now pass' if chosen.reproduced else 'still fail'}"
 
 
 def _regression_detail(state: FixState, chosen: PatchOutcome) -> str:

@@ -193,3 +193,14 @@ def test_fix_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
         app, ["fix", "--repo", str(tmp_path / "repo"), "--issue", " ", *home]
     )
     assert empty.exit_code == 2 and "empty" in empty.output
+
+
+async def test_the_fix_graph_without_a_repository_says_how_to_give_one(
+    fix_settings: Settings,
+) -> None:
+    from codehelm.errors import ConfigError
+    from codehelm.graphs.fix import fix_graph
+    from codehelm.runtime.runner import solve
+
+    with pytest.raises(ConfigError, match="repository in the task's inputs"):
+        await solve(ISSUE, settings=fix_settings, model=ScriptedModel({}), graph=fix_graph)
