@@ -17,12 +17,19 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import DictLoader, Environment, StrictUndefined, Template
 
 from codehelm.chat import ChatMessage
 
+# Read at import, so rendering never reads a file (it runs on agents' event loops).
+_SOURCES = {
+    entry.name: entry.read_text(encoding="utf-8")
+    for entry in resources.files(__name__).iterdir()
+    if entry.name.endswith(".j2")
+}
 _TURN = re.compile(r"^### (system|user|assistant)[ \t]*$", re.MULTILINE)
 _SEALED = re.compile("\0([0-9a-f]*)\0")
 
@@ -39,7 +46,7 @@ def _unseal(text: str) -> str:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("codehelm", "prompts"),
+        loader=DictLoader(_SOURCES),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,

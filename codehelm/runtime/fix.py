@@ -60,9 +60,7 @@ async def fix(
     `test_cmd` is the suite to guard against regressions (default: pytest over the whole
     repository); `environment` holds `EnvironmentSpec` fields (e.g. `{"python": "3.10"}`).
     """
-    root = Path(repo).expanduser().resolve()
-    if not root.is_dir():
-        raise ConfigError(f"not a directory: {repo}; give the repository's root with --repo")
+    root = await asyncio.to_thread(_repository_root, repo)
     inputs: dict[str, Any] = {"repo": str(root), "environment": environment or {}}
     if test_cmd:
         inputs["test_cmd"] = test_cmd
@@ -80,6 +78,13 @@ async def fix(
     if run.status in ("done", "stopped"):  # the copies served their run; a paused one keeps them
         await asyncio.to_thread(shutil.rmtree, settings.home / "fix" / run.run_id, True)
     return await fix_result(settings, run.run_id, run.status, run.wall_s)
+
+
+def _repository_root(repo: str | Path) -> Path:
+    root = Path(repo).expanduser().resolve()
+    if not root.is_dir():
+        raise ConfigError(f"not a directory: {repo}; give the repository's root with --repo")
+    return root
 
 
 async def fix_result(

@@ -15,10 +15,10 @@ import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -48,7 +48,8 @@ from codehelm.graphs.research import ResearchState
 from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
-from codehelm.runtime.trace import RunStatus, TracedModel, TracedSandbox, TraceStore
+from codehelm.runtime.checkpoints import open_checkpointer
+from codehelm.runtime.trace import RunStatus, RunStore, TracedModel, TracedSandbox, TraceStore
 from codehelm.snapshot_ref import SnapshotRef
 from codehelm.state import Attempt, ProgramTests, SolveState
 from codehelm.tools.sandbox.base import Sandbox
@@ -105,6 +106,7 @@ def solve_options(settings: Settings) -> SolveOptions:
         snapshots=settings.snapshot_dir if settings.snapshots else None,
         approve=settings.approve,
         candidates=settings.candidates,
+        selector=settings.selector,
     )
 
 
@@ -159,7 +161,8 @@ async def solve(
     if not prompt.strip():
         raise ConfigError("the task is empty: say what to solve")
     unenforceable = cost_unenforceable(settings) if model is None else None
-    model = model or create_model(settings)
+    if model is None:  # it may load files (a script, the embedded model's weights)
+        model = await asyncio.to_thread(create_model, settings)
     owned = sandbox is None
     box = sandbox if sandbox is not None else create_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget(), inputs=inputs)
@@ -173,15 +176,15 @@ async def solve(
             sender="runner",
         )
         initial = initial.model_copy(update={"messages": [task, note]})
-    with TraceStore(settings.trace_path) as store:
-        store.start_run(
+    async with RunStore.open(settings.trace_path) as store:
+        await store.start_run(
             task.run_id,
             _kind(graph),
             prompt,
             settings.model_dump(mode="json", exclude={"home", "e2b_api_key", "tavily_api_key"}),
         )
         for message in initial.messages:
-            store.record_message(message)
+            await store.record_message(message)
         run = _Run(store, task.run_id, settings, graph, model, box, owned)
         return await run.drive(initial, on_update, on_approval)
 
@@ -200,8 +203,9 @@ async def resume(
     settings and graph it started with. A finished run is not run again: its result is
     returned."""
     settings = settings or Settings()
-    with TraceStore.holding(settings.trace_path, run_id) as store:
-        record = store.get_run(run_id)
+    await asyncio.to_thread(_check_held, settings.trace_path, run_id)
+    async with RunStore.open(settings.trace_path) as store:
+        record = await store.get_run(run_id)
         if record.status == "running" and record.pid != os.getpid():
             raise RunBusyError(
                 f"run {run_id} is still running in process {record.pid}; wait for it to end,"
@@ -212,12 +216,18 @@ async def resume(
             state = await checkpointed_state(run_settings, run_id, SolveState)
             return result_of(run_id, record.status, state, None, record.wall_s)
         factory = graph or _factory(record.kind, run_id)
-        model = model or create_model(run_settings)
+        if model is None:
+            model = await asyncio.to_thread(create_model, run_settings)
         owned = sandbox is None
         box = sandbox if sandbox is not None else create_sandbox(run_settings)
-        store.mark_running(run_id)
+        await store.mark_running(run_id)
         run = _Run(store, run_id, run_settings, factory, model, box, owned)
         return await run.drive(None, on_update, on_approval)
+
+
+def _check_held(path: Path, run_id: str) -> None:
+    """`RunNotFoundError` unless the store at `path` holds `run_id` (nothing is created)."""
+    TraceStore.holding(path, run_id).close()
 
 
 def _kind(graph: GraphFactory) -> str:
@@ -248,7 +258,7 @@ class _Run:
 
     def __init__(
         self,
-        store: TraceStore,
+        store: RunStore,
         run_id: str,
         settings: Settings,
         factory: GraphFactory,
@@ -277,10 +287,10 @@ class _Run:
         self.on_update, self.on_approval = on_update, on_approval
         start = time.perf_counter()
         settings = self.settings
-        settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
-                saver.serde = checkpoint_serializer()
+            async with open_checkpointer(
+                settings.checkpoint_path, checkpoint_serializer()
+            ) as saver:
                 graph = self.factory(
                     TracedModel(self.model, self.store, self.run_id),
                     TracedSandbox(self.box, self.store, self.run_id),
@@ -294,12 +304,12 @@ class _Run:
         except Exception as exc:
             error = str(exc) if isinstance(exc, CodehelmError) else f"{type(exc).__name__}: {exc}"
             wall_s = time.perf_counter() - start
-            self.store.end_run(self.run_id, status="failed", error=error, wall_s=wall_s)
+            await self.store.end_run(self.run_id, status="failed", error=error, wall_s=wall_s)
             raise
         finally:
             if self.owned:
                 await self.box.close()
-        return self._result(state, pending, time.perf_counter() - start)
+        return await self._result(state, pending, time.perf_counter() - start)
 
     async def _stream(self, graph: Any, inputs: Any) -> tuple[SolveState, dict[str, Any] | None]:
         """Run until the graph ends, or pauses for an approval nobody can give now."""
@@ -311,7 +321,7 @@ class _Run:
                     async for chunk in graph.astream(
                         inputs, self.config, stream_mode="updates", durability="sync"
                     ):
-                        self._record(chunk)
+                        await self._record(chunk)
                         if await self._over_budget(graph):
                             break
             except TimeoutError:
@@ -331,20 +341,20 @@ class _Run:
             request: dict[str, Any] = snapshot.interrupts[0].value
             if self.on_approval is None:
                 return state, request
-            self.store.mark_paused(self.run_id)
+            await self.store.mark_paused(self.run_id)
             decision = await self.on_approval(request)
             if decision is None:  # nobody can decide now: stay paused
                 return state, request
-            self.store.mark_running(self.run_id)
+            await self.store.mark_running(self.run_id)
             inputs = Command(resume=decision)
 
-    def _record(self, chunk: dict[str, Any]) -> None:
+    async def _record(self, chunk: dict[str, Any]) -> None:
         for node, delta in chunk.items():
             if node == "__interrupt__":
                 continue
             self.last_node = node
             for message in (delta or {}).get("messages", []):
-                self.store.record_message(message)
+                await self.store.record_message(message)
             if self.on_update is not None:
                 self.on_update(node, delta or {})
 
@@ -372,16 +382,16 @@ class _Run:
     async def _state(self, graph: Any) -> SolveState:
         return SolveState.model_validate((await graph.aget_state(self.config)).values)
 
-    def _result(
+    async def _result(
         self, state: SolveState, pending: dict[str, Any] | None, wall_s: float
     ) -> RunResult:
         status: RunStatus
         if pending is not None:
             status = "paused"
-            self.store.mark_paused(self.run_id, wall_s=wall_s)
+            await self.store.mark_paused(self.run_id, wall_s=wall_s)
         else:
             status = "done" if _answered(state) else "stopped"
-            self.store.end_run(
+            await self.store.end_run(
                 self.run_id,
                 status=status,
                 answer=state.answer.content if state.answer else None,
@@ -396,7 +406,7 @@ class _Run:
         start = time.perf_counter()
         lost = await restore_snapshot(self.box, ref)
         payload = {"snapshot": ref.path, "restored": ref.variables, "lost": lost}
-        self.store.record(
+        await self.store.record(
             self.run_id,
             "tool_call",
             agent="runner",
@@ -456,8 +466,7 @@ async def checkpointed_state(
 ) -> State:
     """A run's state (as `schema`) at its last checkpoint, read without building its graph."""
     config: Any = {"configurable": {"thread_id": run_id}}
-    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
-        saver.serde = checkpoint_serializer()
+    async with open_checkpointer(settings.checkpoint_path, checkpoint_serializer()) as saver:
         saved = await saver.aget_tuple(config)
     if saved is None:
         raise RunNotFoundError(f"run {run_id} has no checkpoint in {settings.checkpoint_path}")

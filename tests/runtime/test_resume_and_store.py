@@ -21,7 +21,7 @@ from codehelm.graphs import server
 from codehelm.messages import ErrorReport, Task
 from codehelm.models import ScriptedModel
 from codehelm.runtime.runner import resume, solve
-from codehelm.runtime.trace import TracedSandbox, TraceStore
+from codehelm.runtime.trace import RunStore, TracedSandbox, TraceStore
 from codehelm.state import SolveState
 from codehelm.tools.sandbox.local import LocalSandbox
 from tests.conftest import code_reply, plan_reply
@@ -79,14 +79,15 @@ def test_a_run_alive_in_another_process_is_not_resumed(tmp_path: Path, write_scr
 async def test_a_cancelled_tool_call_is_recorded_as_cancelled(
     settings: Settings, sandbox: LocalSandbox
 ) -> None:
-    with TraceStore(settings.trace_path) as store:
-        store.start_run("r1", "solve", "wait", {})
-        traced = TracedSandbox(sandbox, store, "r1")
+    async with RunStore.open(settings.trace_path) as runs:
+        await runs.start_run("r1", "solve", "wait", {})
+        traced = TracedSandbox(sandbox, runs, "r1")
         call = asyncio.ensure_future(traced.run_code("import time; time.sleep(30)", timeout=60))
         await asyncio.sleep(0.5)
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
+    with TraceStore(settings.trace_path) as store:
         [event] = store.events("r1", "tool_call")
         assert event.status == "cancelled" and event.duration_ms is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import subprocess
 import time
 import warnings
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from codehelm.errors import BadInputError, SandboxError
 from codehelm.tools.sandbox import LocalSandbox, bwrap, local, workspace
 from codehelm.tools.sandbox.limits import ResourceLimits
 from codehelm.tools.sandbox.pool import SandboxPool
+from codehelm.tools.sandbox.process import ProcessHandle
 from tests.tools.processes import alive, pids_running, wait_dead, wait_running
 
 
@@ -265,8 +267,10 @@ async def test_isolation_is_on_by_default(sb: LocalSandbox) -> None:
 
 async def test_missing_bubblewrap_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    sandbox = LocalSandbox()  # made without I/O (e.g. on an event loop): checked as it starts
     with pytest.raises(SandboxError) as caught:
-        LocalSandbox()
+        await sandbox.run_code("1")
+    await sandbox.close()
     message = str(caught.value)
     assert "bubblewrap (bwrap) is not installed" in message
     assert "apt-get install bubblewrap" in message and 'isolation="none"' in message
@@ -340,8 +344,9 @@ async def test_read_only_paths_are_mounted_read_only(tmp_path: Path) -> None:
         write = await sandbox.run_code(f"open({str(data / 'new.txt')!r}, 'w')")
         assert write.error is not None and "Read-only file system" in write.error.value
     assert not (data / "new.txt").exists()
-    with pytest.raises(BadInputError):
-        LocalSandbox(read_only_paths=[tmp_path / "missing"])
+    with pytest.raises(BadInputError):  # checked as it starts (making one does no I/O)
+        async with LocalSandbox(read_only_paths=[tmp_path / "missing"]):
+            pass
 
 
 async def test_start_prewarms_the_worker() -> None:
@@ -426,6 +431,36 @@ async def test_pool_hands_out_started_sandboxes_and_refills() -> None:
     assert all(box.host_pids() == [] for box in waiting)  # close() closed the idle ones
     with pytest.raises(SandboxError, match="closed"):
         await pool.acquire()
+
+
+async def test_a_pooled_sandboxs_sibling_comes_started_from_the_pool() -> None:
+    async with SandboxPool(size=2, timeout=5.0) as pool:
+        await pool.wait_ready()
+        first = await pool.acquire()
+        waiting = pool._ready[0]
+        sibling = first.sibling()
+        assert sibling is waiting and sibling.is_alive()  # no start-up on the way
+        assert pool.take() is None  # none left ready: a sibling is made fresh then
+        fresh = first.sibling()
+        assert not fresh.is_alive() and (await fresh.run_code("6 * 7")).results == ["42"]
+        assert sibling.workspace != first.workspace
+        for box in (first, sibling, fresh):
+            await box.close()
+
+
+def test_a_process_handle_past_file_descriptor_1023() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    spare = [os.open("/dev/null", os.O_RDONLY) for _ in range(1100)]  # as 400 sandboxes hold
+    try:
+        handle = ProcessHandle(child.pid)
+        assert handle.fd is not None and handle.fd > 1023 and not handle.exited()
+        handle.kill()
+        child.wait()
+        assert handle.exited()
+        handle.close()
+    finally:
+        for fd in spare:
+            os.close(fd)
 
 
 def test_pool_options_are_checked() -> None:

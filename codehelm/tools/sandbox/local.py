@@ -28,13 +28,14 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.messages import Execution, ExecutionError
@@ -125,6 +126,16 @@ def _cleanup(resources: _Resources) -> None:
 
 
 @dataclass
+class _Launch:
+    """A bubblewrapped start, prepared: its argv and the pipes between us and bwrap."""
+
+    argv: list[str]
+    info_read: int  # bwrap reports the sandbox's pid 1 here
+    block_write: int  # a byte here lets the sandbox start
+    child_fds: list[int]  # bwrap's ends, closed here once it has them
+
+
+@dataclass
 class _Started:
     """A started sandbox process: what asyncio spawned (bwrap, or the command itself under
     isolation="none") and, under bwrap, the host pid of the sandbox's pid 1."""
@@ -179,7 +190,9 @@ class LocalSandbox(ClosesOnExit):
     plus `env`, so API keys never reach them.
 
     `isolation="bwrap"` (the default) needs bubblewrap and refuses to start without it;
-    `isolation="none"` runs without isolation and warns. `network=True` shares the host's
+    `isolation="none"` runs without isolation and warns. Making one does no I/O, so it can be
+    made on an event loop: bubblewrap is checked and the workspace created off the loop, on
+    first use (or `async with`, or `start()`). `network=True` shares the host's
     network (and /etc/resolv.conf) instead of an empty network namespace. `limits` bound
     each sandbox process (see `ResourceLimits`). `read_only_paths` are extra host paths
     mounted read-only at the same place.
@@ -223,9 +236,7 @@ class LocalSandbox(ClosesOnExit):
             "read_only_paths": read_only_paths,
         }
         self._isolated = isolation == "bwrap"
-        if self._isolated:
-            self._check_bwrap()
-        else:
+        if not self._isolated:
             _warn_once(
                 "none",
                 'LocalSandbox(isolation="none") runs code WITHOUT isolation: it can read '
@@ -238,19 +249,15 @@ class LocalSandbox(ClosesOnExit):
                 "abstract unix sockets of host services; running as root, sandbox processes "
                 "reach them as uid 0. Prefer network=False, or run codehelm as a normal user.",
             )
-        self._ro_paths = [str(Path(p).resolve()) for p in read_only_paths]
-        for ro_path in self._ro_paths:
-            if not os.path.exists(ro_path) or ro_path == "/":
-                raise BadInputError(f"read_only_paths must name existing paths, not {ro_path!r}")
-        created = workspace is None
-        if workspace is None:
-            workspace = Path(tempfile.mkdtemp(prefix="codehelm-sbx-"))
-        else:
-            workspace.mkdir(parents=True, exist_ok=True)
-        self.workspace: Path = workspace.resolve()
+        self._ro_paths = [str(p) for p in read_only_paths]  # resolved and checked at set-up
+        self._requested_workspace = workspace
+        self._workspace: Path | None = None
+        self._bwrap = ""  # the bubblewrap binary, found at set-up
+        self._worker_argv: list[str] = []  # made at set-up
+        self._setup_lock = threading.Lock()
         self.timeout = timeout
         self.max_output_chars = max_output_chars
-        self.files: FileStore = WorkspaceFiles(self.workspace, lambda: not self._closed)
+        self.files: FileStore = WorkspaceFiles(lambda: self.workspace, lambda: not self._closed)
         python_bin = str(Path(sys.executable).parent)
         if self._isolated:
             path = ":".join(dict.fromkeys([python_bin, "/usr/local/bin", "/usr/bin", "/bin"]))
@@ -259,7 +266,6 @@ class LocalSandbox(ClosesOnExit):
         self._env = {
             # The venv's bin first, so `python` / `pip` in commands mean this interpreter.
             "PATH": path,
-            "HOME": str(self.workspace),  # the cwd too; the same path inside and out
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
@@ -271,24 +277,78 @@ class LocalSandbox(ClosesOnExit):
         self._worker: _Worker | None = None
         self._state_lost = False  # the worker was discarded without an Execution saying so
         self._closed = False
-        self._resources = _Resources(workspace=self.workspace if created else None)
+        self._resources = _Resources()
         self._cgroup_checked = False
         self._finalizer = weakref.finalize(self, _cleanup, self._resources)
+
+    @property
+    def workspace(self) -> Path:
+        """The workspace directory on the host (created here if the sandbox was never used)."""
+        if self._workspace is None:
+            self._set_up()
+        assert self._workspace is not None
+        return self._workspace
+
+    def _set_up(self) -> None:
+        """Check isolation and create the workspace: blocking, so run off the event loop
+        (`_ready`). Idempotent and thread-safe."""
+        with self._setup_lock:
+            if self._workspace is not None:
+                return
+            self._check_open()  # a closed sandbox must not leave a new workspace behind
+            if self._isolated:
+                self._bwrap = self._check_bwrap()
+            resolved = [str(Path(p).resolve()) for p in self._ro_paths]
+            for ro_path in resolved:
+                if not os.path.exists(ro_path) or ro_path == "/":
+                    raise BadInputError(
+                        f"read_only_paths must name existing paths, not {ro_path!r}"
+                    )
+            self._ro_paths = resolved
+            # -S: no site module (fast start; the worker adds site-packages itself); -P:
+            # neither the script's dir nor cwd is put on sys.path (the worker adds the
+            # workspace itself); -B: no .pyc files.
+            script = WORKER_PATH if self._isolated else worker_file()
+            self._worker_argv = [sys.executable, "-S", "-P", "-B", script]
+            for directory in site_dirs():
+                self._worker_argv += ["--site", directory]
+            workspace = self._requested_workspace
+            if workspace is None:
+                root = Path(tempfile.mkdtemp(prefix="codehelm-sbx-")).resolve()
+                self._resources.workspace = root  # ours: removed at close
+            else:
+                workspace.mkdir(parents=True, exist_ok=True)
+                root = workspace.resolve()
+            self._env["HOME"] = str(root)  # the cwd too; the same path inside and out
+            self._workspace = root
+
+    async def _ready(self) -> None:
+        if self._workspace is None:
+            await asyncio.to_thread(self._set_up)
+
+    async def __aenter__(self) -> Self:
+        await self._ready()
+        return self
 
     def sibling(self) -> LocalSandbox:
         """A new sandbox with this one's options and a fresh temporary workspace."""
         return LocalSandbox(**self._options)
 
     @staticmethod
-    def _check_bwrap() -> None:
+    def _check_bwrap() -> str:
+        """The bubblewrap binary, once it proved it can isolate a sandbox here."""
         problem = bwrap_problem()
+        bwrap = bwrap_path()
+        if problem is None and bwrap is None:
+            problem = "bubblewrap disappeared"
         if problem is None:
             try:
                 python_mounts()
             except OSError as exc:
                 problem = str(exc)
-        if problem is not None:
+        if problem is not None or bwrap is None:
             raise SandboxError(f"cannot isolate the sandbox: {problem}. {INSTALL_HINT}")
+        return bwrap
 
     # -- starting processes -------------------------------------------------------------
 
@@ -304,12 +364,9 @@ class LocalSandbox(ClosesOnExit):
         """The argv that starts `inner` (the worker or a shell command) in the sandbox."""
         if not self._isolated:
             return list(inner)
-        bwrap = bwrap_path()
-        if bwrap is None:
-            raise SandboxError(f"bubblewrap disappeared. {INSTALL_HINT}")
         return bwrap_argv(
             inner,
-            bwrap=bwrap,
+            bwrap=self._bwrap,
             workspace=self.workspace,
             cwd=cwd,
             network=self.network,
@@ -319,6 +376,29 @@ class LocalSandbox(ClosesOnExit):
             block_fd=block_fd,
             seccomp_fd=seccomp_fd,
         )
+
+    def _prepare_launch(self, inner: list[str], cwd: Path) -> _Launch:
+        """Everything a bubblewrapped start needs from the file system (its pids cgroup, the
+        mount plan, the seccomp program in a pipe): blocking, so run in a thread."""
+        self._ensure_cgroup()
+        info_read, info_write = os.pipe()
+        block_read, block_write = os.pipe()
+        os.set_blocking(block_write, False)  # one byte into an empty pipe: never waits
+        seccomp = seccomp_pipe()
+        child_fds = [fd for fd in (info_write, block_read, seccomp) if fd is not None]
+        try:
+            argv = self._launch_argv(
+                inner,
+                cwd=str(cwd),
+                info_fd=info_write,
+                block_fd=block_read,
+                seccomp_fd=seccomp,
+            )
+        except BaseException:
+            for fd in (*child_fds, info_read, block_write):
+                os.close(fd)
+            raise
+        return _Launch(argv, info_read, block_write, child_fds)
 
     async def _spawn(self, inner: list[str], *, cwd: Path, stdin: int) -> _Started:
         """Start `inner` in the sandbox with working directory `cwd` (a host path)."""
@@ -330,29 +410,20 @@ class LocalSandbox(ClosesOnExit):
             with contextlib.suppress(OSError, ValueError):
                 apply_rlimits(proc.pid, self.limits, nproc=False)
             return _Started(proc, None)
-        self._ensure_cgroup()
-        info_read, info_write = os.pipe()
-        block_read, block_write = os.pipe()
-        seccomp = seccomp_pipe()
-        child_fds = [fd for fd in (info_write, block_read, seccomp) if fd is not None]
+        launch = await asyncio.to_thread(self._prepare_launch, inner, cwd)
         try:
-            argv = self._launch_argv(
-                inner,
-                cwd=str(cwd),
-                info_fd=info_write,
-                block_fd=block_read,
-                seccomp_fd=seccomp,
+            proc = await self._exec(
+                launch.argv, cwd=self.workspace, stdin=stdin, pass_fds=launch.child_fds
             )
-            proc = await self._exec(argv, cwd=self.workspace, stdin=stdin, pass_fds=child_fds)
         except BaseException:
-            os.close(info_read)
-            os.close(block_write)
+            os.close(launch.info_read)
+            os.close(launch.block_write)
             raise
         finally:
-            for fd in child_fds:
+            for fd in launch.child_fds:
                 os.close(fd)
         try:
-            init = await self._hold(proc, info_read)
+            init = await self._hold(proc, launch.info_read)
         except BaseException:  # e.g. cancelled: the sandbox must not start unwatched
             if proc.pid in self._resources.groups:  # not yet reaped by `_abort`
                 kill_group(proc.pid)  # its pid 1 is in the group: the namespace dies too
@@ -360,8 +431,8 @@ class LocalSandbox(ClosesOnExit):
             raise
         finally:
             with contextlib.suppress(OSError):  # BrokenPipe if bwrap already failed
-                os.write(block_write, b"x")  # let the sandbox start
-            os.close(block_write)
+                os.write(launch.block_write, b"x")  # let the sandbox start
+            os.close(launch.block_write)
         return _Started(proc, init)
 
     async def _exec(
@@ -444,14 +515,9 @@ class LocalSandbox(ClosesOnExit):
     # -- the worker ---------------------------------------------------------------------
 
     async def _start_worker(self) -> _Worker:
-        # -S: no site module (fast start; the worker adds site-packages itself); -P: neither
-        # the script's dir nor cwd is put on sys.path (the worker adds the workspace itself);
-        # -B: no .pyc files.
-        script = WORKER_PATH if self._isolated else worker_file()
-        inner = [sys.executable, "-S", "-P", "-B", script]
-        for directory in site_dirs():
-            inner += ["--site", directory]
-        started = await self._spawn(inner, cwd=self.workspace, stdin=asyncio.subprocess.PIPE)
+        started = await self._spawn(
+            self._worker_argv, cwd=self.workspace, stdin=asyncio.subprocess.PIPE
+        )
         worker = _Worker(started)
         try:
             hello = await asyncio.wait_for(worker.receive(), START_TIMEOUT)
@@ -485,6 +551,7 @@ class LocalSandbox(ClosesOnExit):
 
     async def start(self) -> None:
         """Start the worker now rather than on the first `run_code` (e.g. to pre-warm)."""
+        await self._ready()
         async with self._lock:
             self._check_open()
             if self._worker is not None and self._worker.proc.returncode is not None:
@@ -509,6 +576,7 @@ class LocalSandbox(ClosesOnExit):
         limit = self.timeout if timeout is None else timeout
         if limit <= 0:
             raise BadInputError(f"timeout must be positive, got {limit}")
+        await self._ready()
         async with self._lock:
             self._check_open()
             state_lost = self._state_lost
@@ -550,7 +618,7 @@ class LocalSandbox(ClosesOnExit):
         # then kill the process group regardless: the spec is a clean restart.
         reply: dict[str, Any] = {}
         try:
-            pid = worker.host_pid()
+            pid = await asyncio.to_thread(worker.host_pid)
             if pid is not None:
                 os.kill(pid, signal.SIGINT)
                 done = await _first_of(receiving, worker.exited, timeout=INTERRUPT_GRACE)
@@ -620,9 +688,8 @@ class LocalSandbox(ClosesOnExit):
         limit = self.timeout if timeout is None else timeout
         if limit <= 0:
             raise BadInputError(f"timeout must be positive, got {limit}")
-        workdir = confine(self.workspace, cwd or ".")
-        if not workdir.is_dir():
-            raise BadInputError(f"not a directory in the sandbox workspace: {cwd}")
+        await self._ready()
+        workdir = await asyncio.to_thread(self._workdir, cwd or ".")
         started = time.perf_counter()
         launched = await self._spawn(
             ["/bin/sh", "-c", cmd], cwd=workdir, stdin=asyncio.subprocess.DEVNULL
@@ -651,6 +718,12 @@ class LocalSandbox(ClosesOnExit):
             duration_ms=(time.perf_counter() - started) * 1000,
             timed_out=exit_code is None,
         )
+
+    def _workdir(self, cwd: str) -> Path:
+        workdir = confine(self.workspace, cwd)
+        if not workdir.is_dir():
+            raise BadInputError(f"not a directory in the sandbox workspace: {cwd}")
+        return workdir
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -8,7 +8,10 @@
             await sandbox.close()
 
 A sandbox handed out is the caller's: it is never returned to the pool (its state would
-leak into the next user), and the pool starts a replacement in the background.
+leak into the next user), and the pool starts a replacement in the background. Its
+`sibling()` (the verifier's fresh sandbox) comes from the pool too, started already, when
+one is ready. A pooled worker has also imported what snapshots use (`PRELOAD`), which
+would otherwise cost its first snapshot ~100 ms.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from typing import Any, Self
 
 from codehelm.errors import BadInputError, SandboxError
 from codehelm.tools.sandbox.local import LocalSandbox
+from codehelm.tools.sandbox.snapshot import PRELOAD
 
 logger = logging.getLogger(__name__)
 
 # Starting a replacement takes a few tens of ms of CPU; waiting a moment first leaves the
 # CPU to the sandbox just handed out, whose first cells usually follow at once.
 REFILL_DELAY = 0.05  # seconds
+# Sandboxes started at once, at most: a burst of starts (a pool of hundreds filling up)
+# would starve the sandboxes already running of CPU.
+MAX_STARTING = 4
 
 
 class SandboxPool:
@@ -42,11 +49,12 @@ class SandboxPool:
             raise BadInputError(f"pool size must be at least 1, got {size}")
         if "workspace" in options:
             raise BadInputError("pooled sandboxes each get their own temporary workspace")
-        LocalSandbox(**options)._finalizer()  # fail now on bad options or missing bubblewrap
+        LocalSandbox(**options)  # fail now on bad options (bubblewrap: when one starts)
         self.size = size
         self.options = options
         self._ready: deque[LocalSandbox] = deque()
         self._starting: set[asyncio.Task[LocalSandbox]] = set()
+        self._closing: set[asyncio.Future[None]] = set()  # dead sandboxes being closed
         self._error: BaseException | None = None  # the last failure to start a sandbox
         self._closed = False
 
@@ -58,15 +66,19 @@ class SandboxPool:
     def _fill(self) -> None:
         if self._closed:
             return
-        while len(self._ready) + len(self._starting) < self.size:
+        while (
+            len(self._ready) + len(self._starting) < self.size
+            and len(self._starting) < MAX_STARTING
+        ):
             task = asyncio.ensure_future(self._start_one())
             self._starting.add(task)
             task.add_done_callback(self._started)
 
     async def _start_one(self) -> LocalSandbox:
-        sandbox = LocalSandbox(**self.options)
+        sandbox = PooledSandbox(self, **self.options)
         try:
             await sandbox.start()
+            await sandbox.run_code(PRELOAD)  # leaves no variable behind
         except BaseException:
             await sandbox.close()
             raise
@@ -82,6 +94,7 @@ class SandboxPool:
             logger.warning("a pooled sandbox failed to start: %s", error)
             return
         self._ready.append(task.result())  # close() closes it if the pool is closing
+        self._fill()  # the next ones, if the pool is not full yet
 
     async def start(self) -> Self:
         """Begin warming `size` sandboxes (`acquire()` and `async with` do it anyway)."""
@@ -97,16 +110,26 @@ class SandboxPool:
         if len(self._ready) < self.size and self._error is not None:
             raise SandboxError(f"the sandbox pool could not start a sandbox: {self._error}")
 
+    def take(self) -> LocalSandbox | None:
+        """A started sandbox if one is ready now (the caller closes it), else None; refills."""
+        while self._ready and not self._closed:
+            sandbox = self._ready.popleft()
+            asyncio.get_running_loop().call_later(REFILL_DELAY, self._fill)
+            if sandbox.is_alive():
+                return sandbox
+            closing = asyncio.ensure_future(sandbox.close())  # it died while it waited
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        return None
+
     async def acquire(self) -> LocalSandbox:
         """A started sandbox of the caller's own (who must close it); refills the pool."""
         self._check_open()
         while True:
-            while self._ready:
-                sandbox = self._ready.popleft()
-                if sandbox.is_alive():
-                    asyncio.get_running_loop().call_later(REFILL_DELAY, self._fill)
-                    return sandbox
-                await sandbox.close()  # its worker died while it waited
+            sandbox = self.take()
+            if sandbox is not None:
+                return sandbox
+            await asyncio.gather(*self._closing, return_exceptions=True)
             self._error = None
             self._fill()
             # Nothing ready: take whichever sandbox being started is ready first.
@@ -131,7 +154,9 @@ class SandboxPool:
             with contextlib.suppress(BaseException):
                 await task
         ready, self._ready = list(self._ready), deque()
-        await asyncio.gather(*(sandbox.close() for sandbox in ready), return_exceptions=True)
+        await asyncio.gather(
+            *(sandbox.close() for sandbox in ready), *self._closing, return_exceptions=True
+        )
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -143,3 +168,15 @@ class SandboxPool:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class PooledSandbox(LocalSandbox):
+    """A `LocalSandbox` started by a pool: its siblings are taken from the pool when one is
+    ready (so a verifier's fresh sandbox costs no start-up either)."""
+
+    def __init__(self, pool: SandboxPool, **options: Any) -> None:
+        super().__init__(**options)
+        self._pool = pool
+
+    def sibling(self) -> LocalSandbox:
+        return self._pool.take() or super().sibling()

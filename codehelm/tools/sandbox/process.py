@@ -79,8 +79,10 @@ class ProcessHandle:
                 os.kill(self.pid, signal.SIGKILL)
 
     def exited(self) -> bool:
-        if self.fd is not None:
-            return bool(select.select([self.fd], [], [], 0)[0])  # readable once it exited
+        if self.fd is not None:  # readable once it exited; poll: select() stops at fd 1023
+            poller = select.poll()
+            poller.register(self.fd, select.POLLIN)
+            return bool(poller.poll(0))
         return not pid_alive(self.pid)
 
     def wait_exited_by(self, deadline: float) -> None:

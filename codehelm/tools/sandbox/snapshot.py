@@ -25,6 +25,16 @@ from codehelm.tools.sandbox.base import Sandbox
 
 STATE_FILE = ".codehelm-state.pkl"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+# What the snapshot code imports in the interpreter, imported ahead (by a `SandboxPool`
+# warming a sandbox) so that its first snapshot does not spend ~100 ms importing it.
+PRELOAD = """
+try:
+    import cloudpickle as _preloaded
+except ImportError:
+    import pickle as _preloaded
+import importlib as _importlib, json as _json, types as _types
+del _preloaded, _importlib, _json, _types
+"""
 
 _SAVE = f"""
 def _codehelm_save_state():
@@ -89,9 +99,7 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
             except BadInputError as exc:  # e.g. a symlink out of the workspace (a venv's python)
                 skipped_files.append(f"{name} ({exc})")
                 continue
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), int(time.time())
-            archive.addfile(info, io.BytesIO(data))
+            await asyncio.to_thread(_add, archive, name, data)  # compressing: off the loop
             count += name != STATE_FILE
             if buffer.tell() > MAX_SNAPSHOT_BYTES:
                 raise SandboxError(
@@ -110,25 +118,39 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
     )
 
 
+def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(data), int(time.time())
+    archive.addfile(info, io.BytesIO(data))
+
+
 def _write(path: Path, data: bytes) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return len(data)
 
 
+def _read(path: Path) -> dict[str, bytes]:
+    """The files in the archive at `path` (name -> contents)."""
+    files: dict[str, bytes] = {}
+    with tarfile.open(path, mode="r:gz") as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member)
+            if member.isfile() and handle is not None:
+                files[member.name] = handle.read()
+    return files
+
+
 async def restore_snapshot(sandbox: Sandbox, ref: SnapshotRef) -> list[str]:
     """Put a snapshot's files and variables into `sandbox`; returns what could not be restored."""
     try:
-        data = await asyncio.to_thread(Path(ref.path).read_bytes)
+        files = await asyncio.to_thread(_read, Path(ref.path))
     except FileNotFoundError as exc:
         raise SandboxError(
             f"the snapshot {ref.path} is gone; the run's variables are lost"
         ) from exc
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        for member in archive.getmembers():
-            handle = archive.extractfile(member)
-            if member.isfile() and handle is not None:
-                await sandbox.files.write(member.name, handle.read())
+    for name, data in files.items():
+        await sandbox.files.write(name, data)
     restored = await sandbox.run_code(_RESTORE, timeout=60)
     if not restored.ok:
         why = restored.error.summary() if restored.error else "timed out"

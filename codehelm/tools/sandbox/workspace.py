@@ -102,18 +102,21 @@ class WorkspaceFiles:
 
     Paths are resolved and checked, then opened component by component without following
     symlinks, so code in the sandbox swapping a directory for a symlink mid-call cannot
-    redirect a read or write outside the workspace. `is_open` says whether the sandbox
-    still accepts calls.
+    redirect a read or write outside the workspace. All of it runs in a thread, off the
+    event loop. `root` gives the workspace (it may create it: it is called in that thread);
+    `is_open` says whether the sandbox still accepts calls.
     """
 
-    def __init__(self, root: Path, is_open: Callable[[], bool]) -> None:
-        self.root = root
+    def __init__(self, root: Callable[[], Path], is_open: Callable[[], bool]) -> None:
+        self._root = root
         self._is_open = is_open
 
-    def _path(self, path: str) -> Path:
+    def _path(self, path: str) -> tuple[Path, Path]:
+        """The workspace root and `path` confined to it."""
         if not self._is_open():
             raise SandboxError("the sandbox is closed")
-        return confine(self.root, path)
+        root = self._root()
+        return root, confine(root, path)
 
     async def read(self, path: str) -> str:
         """Read a text file as UTF-8; undecodable bytes become U+FFFD."""
@@ -121,10 +124,9 @@ class WorkspaceFiles:
         return data.decode("utf-8", errors="replace")
 
     async def read_bytes(self, path: str) -> bytes:
-        full = self._path(path)
-
         def read() -> bytes:
-            with os.fdopen(open_beneath(self.root, full, os.O_RDONLY), "rb") as handle:
+            root, full = self._path(path)
+            with os.fdopen(open_beneath(root, full, os.O_RDONLY), "rb") as handle:
                 return handle.read()
 
         try:
@@ -138,14 +140,14 @@ class WorkspaceFiles:
 
     async def write(self, path: str, data: str | bytes) -> None:
         """Write a file, creating parent directories. `str` is written as UTF-8."""
-        full = self._path(path)
-        if full == self.root:
-            raise BadInputError(f"cannot write to the workspace root: {path!r}")
         payload = data.encode("utf-8") if isinstance(data, str) else data
 
         def write() -> None:
+            root, full = self._path(path)
+            if full == root:
+                raise BadInputError(f"cannot write to the workspace root: {path!r}")
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            with os.fdopen(open_beneath(self.root, full, flags, parents=True), "wb") as handle:
+            with os.fdopen(open_beneath(root, full, flags, parents=True), "wb") as handle:
                 handle.write(payload)
 
         try:
@@ -159,10 +161,10 @@ class WorkspaceFiles:
 
     async def list(self, path: str = ".") -> list[FileInfo]:
         """Entries directly inside a directory (not recursive), sorted by path."""
-        full = self._path(path)
 
         def scan() -> list[FileInfo]:
-            fd = open_beneath(self.root, full, os.O_RDONLY | os.O_DIRECTORY)
+            root, full = self._path(path)
+            fd = open_beneath(root, full, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 infos = []
                 with os.scandir(fd) as entries:
@@ -170,7 +172,7 @@ class WorkspaceFiles:
                         entry_stat = entry.stat(follow_symlinks=False)
                         infos.append(
                             FileInfo(
-                                path=(full / entry.name).relative_to(self.root).as_posix(),
+                                path=(full / entry.name).relative_to(root).as_posix(),
                                 is_dir=entry.is_dir(follow_symlinks=False),
                                 size=entry_stat.st_size,
                             )
