@@ -42,6 +42,20 @@ class ProgramTests(BaseModel):
     check: Check
 
 
+class TaskInput(BaseModel):
+    """What a served graph takes (LangGraph server): the task."""
+
+    task: Task
+
+
+class TaskOutput(BaseModel):
+    """What a served graph answers: the answer, why the run stopped, and what it used."""
+
+    answer: Answer | None = None
+    stop_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
 class SolveState(BaseModel):
     """State of the solve graph.
 

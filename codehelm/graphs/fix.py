@@ -22,7 +22,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
@@ -34,7 +34,8 @@ from codehelm.config import Settings
 from codehelm.errors import CodehelmError, ConfigError, ModelOutputError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.graphs.compose import FINISH, add_route, agent_node, to
-from codehelm.messages import Answer, Check, ErrorReport, Evidence, Usage, Verdict
+from codehelm.graphs.solve import add_start, served_schemas
+from codehelm.messages import Answer, Budget, Check, ErrorReport, Evidence, Usage, Verdict
 from codehelm.models import ModelClient
 from codehelm.prompts import render
 from codehelm.selection.patches import PatchOutcome, distinct, ranked_groups
@@ -143,9 +144,12 @@ def create_fix_graph(
     *,
     candidates: int = 3,
     workdir: Path | None = None,
+    budget: Budget | None = None,
+    served: bool = False,
 ) -> FixGraph:
     """The fix graph, not yet compiled. `candidates` is K; `workdir` holds the run's copies of
-    the repository (default: the temporary directory)."""
+    the repository (default: the temporary directory). `budget` and `served` are as for
+    `create_solve_graph`."""
     if candidates < 1:
         raise ValueError(f"candidates must be at least 1, got {candidates}")
     bench = Workbench(sandbox, workdir)
@@ -226,7 +230,7 @@ def create_fix_graph(
         chosen = tied[min(reply.value.best, len(tied)) - 1]
         return {"selected": chosen.candidate_id, "usage": reply.usage}
 
-    graph: FixGraph = StateGraph(FixState)
+    graph: FixGraph = StateGraph(FixState, **served_schemas(served))
     nodes: dict[str, Any] = {
         "environment": environment,
         "localise": localise,
@@ -239,7 +243,7 @@ def create_fix_graph(
         graph.add_node(name, agent_node(name, node))
     graph.add_node(FINISH, finish)
     order = list(nodes)
-    graph.add_edge(START, order[0])
+    add_start(graph, FixState, order[0], budget=budget, served=served)
     for here, after in pairwise(order):
         add_route(graph, here, to(after), [after])
     graph.add_edge(order[-1], FINISH)
@@ -386,8 +390,13 @@ def build_fix_graph(
     return create_fix_graph(model, sandbox, **options).compile()
 
 
-def fix_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> FixGraph:
-    """The fix graph configured by `settings` (a `GraphFactory` for the runner)."""
+def fix_graph(model: ModelClient, sandbox: Sandbox, settings: Settings, **options: Any) -> FixGraph:
+    """The fix graph configured by `settings` (a `GraphFactory` for the runner), with
+    `options` of `create_fix_graph`."""
     return create_fix_graph(
-        model, sandbox, candidates=settings.fix_candidates, workdir=settings.home / "fix"
+        model,
+        sandbox,
+        candidates=settings.fix_candidates,
+        workdir=settings.home / "fix",
+        **options,
     )

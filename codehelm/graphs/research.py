@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 from pydantic import BaseModel, Field
@@ -37,7 +37,8 @@ from codehelm.config import Settings
 from codehelm.errors import ModelOutputError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.graphs.compose import FINISH, agent_node
-from codehelm.messages import Answer, Evidence, Plan, PlanStep, Usage
+from codehelm.graphs.solve import add_start, served_schemas
+from codehelm.messages import Answer, Budget, Evidence, Plan, PlanStep, Usage
 from codehelm.models import ModelClient
 from codehelm.prompts import render
 from codehelm.state import SolveState
@@ -232,10 +233,13 @@ def create_research_graph(
     hits: int = 4,
     model_ingests: int = 4,
     exec_timeout: float = 10.0,
+    budget: Budget | None = None,
+    served: bool = False,
 ) -> ResearchGraph:
     """The research graph, not yet compiled. `search` and `fetcher` make a search provider
     and a web fetcher for each researcher (both are closed after use); `sources` keeps the
-    texts quoted from, for the citation verifier."""
+    texts quoted from, for the citation verifier. `budget` and `served` are as for
+    `create_solve_graph`."""
 
     @asynccontextmanager
     async def open_search() -> AsyncIterator[SearchProvider]:
@@ -247,7 +251,7 @@ def create_research_graph(
         async with fetcher() as opened:
             yield opened
 
-    graph: ResearchGraph = StateGraph(ResearchState)
+    graph: ResearchGraph = StateGraph(ResearchState, **served_schemas(served))
     nodes: dict[str, Any] = {
         "scope": scope_node(model),
         "researcher": Researcher(
@@ -288,7 +292,7 @@ def create_research_graph(
         fresh = [q for q in state.queries if q not in asked]
         return _to_research(fresh, state) if fresh else "writer"
 
-    graph.add_edge(START, "scope")
+    add_start(graph, ResearchState, "scope", budget=budget, served=served)
     graph.add_conditional_edges("scope", guarded(after_scope), ["researcher", FINISH])
     graph.add_edge("researcher", "map")
     graph.add_conditional_edges(
@@ -313,8 +317,11 @@ def build_research_graph(
     return create_research_graph(model, sandbox, **options).compile()
 
 
-def research_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> ResearchGraph:
-    """The research graph configured by `settings` (a `GraphFactory` for the runner)."""
+def research_graph(
+    model: ModelClient, sandbox: Sandbox, settings: Settings, **options: Any
+) -> ResearchGraph:
+    """The research graph configured by `settings` (a `GraphFactory` for the runner), with
+    `options` of `create_research_graph`."""
     return create_research_graph(
         model,
         sandbox,
@@ -324,4 +331,5 @@ def research_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> 
             cache_dir=settings.cache_dir / "web", allow_hosts=settings.allow_hosts
         ),
         exec_timeout=settings.exec_timeout,
+        **options,
     )
