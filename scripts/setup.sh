@@ -49,6 +49,9 @@ apt_install "command -v rg >/dev/null 2>&1" ripgrep "repository search"
 if [ "$MODE" = test ]; then
     apt_install "[ -d /usr/share/doc/python3.11/html ]" python3.11-doc \
         "a real corpus for the research tests and benchmarks"
+    apt_install "command -v chromium >/dev/null 2>&1" chromium "the viewer's browser tests"
+    apt_install "command -v chromedriver >/dev/null 2>&1" chromium-driver \
+        "the viewer's browser tests drive chromium with it"
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"

@@ -1,0 +1,75 @@
+"""What a run page shows from the run's last checkpoint: a research run's mind map, report
+and citations, a fix run's patch and tests, and a paused run's pending approval."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from pydantic import BaseModel
+
+from codehelm.agents.mindmap import MindMap
+from codehelm.agents.mindmap_render import draw_html
+from codehelm.agents.writer import Citation
+from codehelm.config import Settings
+from codehelm.errors import CodehelmError
+from codehelm.graphs.research import ResearchState
+from codehelm.runtime.fix import FixResult, fix_result
+from codehelm.runtime.runner import checkpoint_serializer, checkpointed_state
+from codehelm.runtime.trace import RunRecord
+
+_SVG = re.compile(r"<svg.*</svg>", re.DOTALL)
+
+
+class Research(BaseModel):
+    report: str | None
+    citations: list[Citation]
+    mindmap_svg: str | None
+    stop_reason: str | None
+
+
+async def research(settings: Settings, run_id: str) -> Research | None:
+    """The report, its citations and the mind map drawn as SVG (None: no checkpoint yet)."""
+    if not settings.checkpoint_path.is_file():
+        return None
+    try:
+        state = await checkpointed_state(settings, run_id, ResearchState)
+    except CodehelmError:
+        return None
+    drawing = None
+    if state.mindmap.nodes:
+        found = _SVG.search(draw_html(MindMap.from_data(state.mindmap)))
+        drawing = found.group(0) if found else None
+    return Research(
+        report=state.answer.content if state.answer else None,
+        citations=state.citations,
+        mindmap_svg=drawing,
+        stop_reason=state.stop_reason,
+    )
+
+
+async def fix(settings: Settings, record: RunRecord) -> FixResult | None:
+    """The fix run's patch, checks and candidates (None: no checkpoint yet)."""
+    if not settings.checkpoint_path.is_file():
+        return None
+    try:
+        return await fix_result(settings, record.run_id, record.status, record.wall_s)
+    except CodehelmError:
+        return None
+
+
+async def pending_approval(settings: Settings, run_id: str) -> dict[str, Any] | None:
+    """What a paused run waits for: the approver's request (`code`, `goal`, ...), if any."""
+    if not settings.checkpoint_path.is_file():  # opening it would create it
+        return None
+    config: Any = {"configurable": {"thread_id": run_id}}
+    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+        saver.serde = checkpoint_serializer()
+        saved = await saver.aget_tuple(config)
+    for _, channel, value in (saved.pending_writes or []) if saved else []:
+        if channel == "__interrupt__":
+            interrupts = value if isinstance(value, list | tuple) else [value]
+            request = getattr(interrupts[0], "value", None)
+            return request if isinstance(request, dict) else None
+    return None
