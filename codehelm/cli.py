@@ -148,6 +148,10 @@ def solve(
         int | None,
         typer.Option(help="Programs per code step, chosen by execution with generated checks."),
     ] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option(help="How --candidates programs are chosen: codet or b4."),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -173,6 +177,7 @@ def solve(
             max_cost_usd=max_cost,
             approve=approve or None,
             candidates=candidates,
+            selector=selector,
             home=home,
         )
         with Progress(live=not as_json) as progress:
@@ -741,6 +746,38 @@ def show(
         return 0
 
     _run(command, debug)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; any but a loopback one needs the printed token.")
+    ] = "127.0.0.1",
+    evals: Annotated[
+        list[Path] | None,
+        typer.Option("--eval", help="An eval folder to show (repeatable; those in . are found)."),
+    ] = None,
+    home: HomeOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Browse runs, their steps and evals in a local web app; nothing leaves the machine."""
+
+    async def command() -> int:
+        from codehelm.ui.app import serve
+        from codehelm.ui.security import is_loopback, new_token
+        from codehelm.ui.stores import Stores
+
+        stores = Stores.found(_settings(home=home).home, evals or [], Path.cwd())
+        token = None if is_loopback(host) else new_token()
+        where = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+        out.print(f"codehelm ui: {where}", soft_wrap=True, highlight=False)
+        if token:
+            err.print("[yellow]not a loopback address: pages need the token in that URL[/yellow]")
+        await serve(stores, host=host, port=port, token=token)
+        return 0
+
+    _run(command, debug, None)
 
 
 async def _draw_mindmap(run_id: str, home: Path | None) -> int:

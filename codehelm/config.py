@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codehelm.messages import Budget
-from codehelm.policy import SteeringPolicy
+from codehelm.policy import Selector, SteeringPolicy
 
 
 class Settings(BaseSettings):
@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     max_replans: int = Field(default=1, ge=0, description="New plans after a step gives up.")
     candidates: int = Field(
         default=1, ge=1, description="Programs per code step, chosen with generated checks."
+    )
+    selector: Selector = Field(
+        default="codet",
+        description="How candidate programs are chosen from their pass matrix: codet or b4.",
     )
     fix_candidates: int = Field(
         default=3, ge=1, description="Candidate patches the fix graph makes and tests."

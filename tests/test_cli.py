@@ -36,6 +36,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (["solve", "2+2", "--sandbox", "docker"], "unknown sandbox 'docker'; known: e2b, local"),
         (["solve", "2+2", "--steer", "yolo"], "invalid setting steer"),
         (["solve", "2+2", "--max-steps", "0"], "invalid setting max_steps"),
+        (["solve", "2+2", "--selector", "best"], "invalid setting selector"),
         (["show", "abc123"], "no run 'abc123'"),
         (["resume", "abc123"], "no run 'abc123'"),
     ],

@@ -31,6 +31,7 @@ async def test_the_extension_example_adds_a_node_in_under_20_lines(sandbox: Loca
         {
             "planner": [plan_reply(("code", "Multiply"))],
             "coder": [code_reply("print(3847 * 2931)")],
+            "reasoner": ["Answer: 11275557"],  # steering confirms the program in the other mode
             # the self-check accepts the answer and rejects the verifier's mutated one
             "verifier": {
                 "11275557": code_reply("print('Correct')"),

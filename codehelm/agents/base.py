@@ -38,3 +38,14 @@ class Node(Protocol):
     """An agent: an async function (or callable object) from the state to a state update."""
 
     def __call__(self, state: SolveState) -> Awaitable[dict[str, Any]]: ...
+
+
+def step_goal(state: SolveState) -> str:
+    """What the agent working on the open step is asked to do: the step's goal, except in a
+    one-step plan, where it is the task itself. The planner's paraphrase of a whole task can
+    only lose part of it (a small model's "Count the letter r" for a question that also asks
+    at which positions), while the steps of a longer plan each say what is theirs to do."""
+    step, plan = state.step, state.plan
+    assert step is not None, "a step goal exists only while a plan step is open"
+    one_step = plan is not None and len(plan.steps) == 1
+    return state.task.prompt if one_step else step.goal

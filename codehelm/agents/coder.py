@@ -6,6 +6,7 @@ import ast
 import re
 from typing import Any
 
+from codehelm.agents.base import step_goal
 from codehelm.messages import CodeAction, ErrorReport
 from codehelm.models import ModelClient
 from codehelm.prompts import render
@@ -70,7 +71,7 @@ class Coder:
         assert step is not None, "the coder runs only while a plan step is open"
         prompt = render(
             "coder",
-            goal=step.goal,
+            goal=step_goal(state),
             task=state.task.prompt,
             context=state.context(),
             attempts=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from codehelm.agents.base import step_goal
 from codehelm.messages import Answer
 from codehelm.models import ModelClient
 from codehelm.prompts import render
@@ -33,7 +34,7 @@ class Reasoner:
         assert step is not None, "the reasoner runs only while a plan step is open"
         prompt = render(
             "reasoner",
-            goal=step.goal,
+            goal=step_goal(state),
             task=state.task.prompt,
             context=state.context(),
             attempts=[

@@ -6,13 +6,16 @@ the run, from the state the step starts from, in its own sibling sandbox, concur
 The model writes check programs the way the verifier's self-check does (the answer in a
 variable), sampled too; every check runs on every distinct output, and only a discriminating
 verdict counts (see `verifier.judge`). The pass matrix (program x check) goes to
-`select_codet`: the programs that agree on an output and the checks that output passes
-support each other. With K = 1 the solve graph keeps the plain coder.
+the selector: `select_codet` (the programs that agree on an output and the checks that
+output passes support each other) or `select_b4` (the most probable set of right programs
+and right checks under B4's Beta-Bernoulli model, which also weighs who fails what).
+With K = 1 the solve graph keeps the plain coder.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from codehelm.agents.check_sandbox import CheckSandbox
@@ -20,11 +23,17 @@ from codehelm.agents.coder import Coder, extract_code
 from codehelm.agents.verifier import final_output, hard_codes, judge
 from codehelm.messages import Check, Usage
 from codehelm.models import ModelClient
+from codehelm.policy import Selector
 from codehelm.prompts import render
-from codehelm.selection.programs import select_codet
+from codehelm.selection.programs import PassMatrix, Selection, select_b4, select_codet
 from codehelm.selection.voting import normalize_answer
 from codehelm.state import ProgramTests, SolveState
 from codehelm.tools.sandbox.base import Sandbox
+
+SELECT: dict[Selector, Callable[[PassMatrix], Selection]] = {
+    "codet": select_codet,
+    "b4": select_b4,
+}
 
 
 class Sampler:
@@ -39,6 +48,7 @@ class Sampler:
         *,
         k: int,
         tests: int | None = None,
+        selector: Selector = "codet",
         temperature: float = 0.8,
         timeout: float = 10.0,
     ) -> None:
@@ -46,6 +56,9 @@ class Sampler:
             raise ValueError(f"a sampler needs k >= 2 programs, got {k}")
         self.model, self.sandbox, self.k, self.timeout = model, sandbox, k, timeout
         self.tests = tests if tests is not None else k
+        if selector not in SELECT:
+            raise ValueError(f"unknown selector {selector!r}; choose one of {sorted(SELECT)}")
+        self.select = SELECT[selector]
         sampled = Coder(model, temperature=temperature)
         self.coders = [Coder(model), *[sampled] * (k - 1)]
         self.temperature = temperature
@@ -68,7 +81,7 @@ class Sampler:
         verdicts = await self._verdicts(checks, answers)
         rows = [[bool(out) and verdicts[(j, out)] for j in range(len(checks))] for out in outputs]
         if any(any(row) for row in rows):
-            chosen = select_codet(rows).indices[0]
+            chosen = self.select(rows).indices[0]
         else:  # no check accepted anything: the output most programs agree on
             counts = [outputs.count(o) if o else 0 for o in outputs]
             chosen = counts.index(max(counts))

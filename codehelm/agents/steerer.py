@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from codehelm.agents.candidates import choose_answer, has_usable_answer
 from codehelm.agents.symbolic import analyse
 from codehelm.errors import ModelOutputError
-from codehelm.messages import Check, Guidance, Plan, PlanStep, Usage
+from codehelm.messages import Check, Guidance, Plan, PlanStep, Usage, Verdict
 from codehelm.models import ModelClient
 from codehelm.policy import SteeringPolicy
 from codehelm.prompts import render
@@ -69,54 +70,103 @@ def other(mode: Mode) -> Mode:
     return "text" if mode == "code" else "code"
 
 
+CONFIRMING = frozenset({"agreement", "tests"})
+"""Checks that another attempt or a generated test backs the answer: evidence a single
+attempt and its own check program cannot give (a check program may accept anything)."""
+
+
 class Steerer:
-    """Reviews each verified attempt and decides: answer, revise, or switch mode."""
+    """Reviews each verified attempt and decides: answer, revise, or switch mode.
+
+    An answer is accepted once another attempt backs it (`CONFIRMING`). An answer that ran
+    and passed what it could, but is unconfirmed, is tried again in the mode with fewer
+    attempts, so the first retry is the other mode: a program and a reasoning that agree
+    are the strongest evidence a step can get, and the mode that keeps agreeing with itself
+    is the better one even when the check program is useless. A failed attempt is revised
+    in its mode, and the mode switched after `switch_after` failures in it. With no attempts
+    left (`max_attempts`), the step's answer is voted across its attempts (`choose_answer`).
+    """
 
     name = "steerer"
 
-    def __init__(self, *, switch_after: int = 2) -> None:
+    def __init__(self, *, switch_after: int = 2, max_attempts: int = 4) -> None:
         self.switch_after = switch_after
+        self.max_attempts = max_attempts
 
     async def __call__(self, state: SolveState) -> dict[str, Any]:
         step, verdict, plan = state.step, state.verdict, state.plan
         assert step is not None and verdict is not None and plan is not None
         mode: Mode = "code" if step.mode == "code" else "text"
         findings: list[Check] = []
-        update: dict[str, Any] = {}
+        attempts = list(state.attempts)
         action: Literal["answer", "revise", "switch"] = "answer"
         hint = ""
-        if verdict.outcome == "fail":
-            tried = [a.mode for a in state.attempts]
-            if len(tried) >= self.switch_after and set(tried) == {mode}:
-                action, hint = "switch", f"{len(tried)} {mode} attempts failed; try {other(mode)}"
-                mode = other(mode)
-                steps = [
-                    s.model_copy(update={"mode": mode}) if s.id == step.id else s
-                    for s in plan.steps
-                ]
-                update["plan"] = plan.model_copy(update={"steps": steps})
-            else:
-                action, hint = "revise", "; ".join(verdict.reasons)
-        elif mode == "code" and state.action is not None:
+        next_mode = mode
+        if mode == "code" and state.action is not None and verdict.outcome != "fail":
             report = analyse(state.action.code)
             findings.append(
                 Check(name="symbolic", passed=not report.hard_coded, detail=report.summary())
             )
-            asked_before = any(a.feedback.startswith(HARD_CODED) for a in state.attempts)
+            asked_before = any(a.feedback.startswith(HARD_CODED) for a in attempts)
             if report.hard_coded and not asked_before:
                 action, hint = "revise", HARD_CODED
-                attempt = Attempt(mode="code", content=state.action.code, feedback=HARD_CODED)
-                update["attempts"] = [*state.attempts, attempt]
+                attempts.append(
+                    Attempt(mode="code", content=state.action.code, feedback=HARD_CODED)
+                )
+        if action == "answer" and not confirmed(verdict):
+            if verdict.outcome != "fail":
+                content = state.candidate.rationale if state.candidate else ""
+                attempts.append(Attempt(mode=mode, content=content, feedback=""))
+            if len(attempts) < self.max_attempts:
+                action, next_mode, hint = self._retry(state, attempts, mode)
+            elif not has_usable_answer(state, step.id):
+                action, hint = "revise", "; ".join(verdict.reasons)
+        update: dict[str, Any] = {"attempts": attempts} if attempts != state.attempts else {}
+        if next_mode != mode:
+            action = "switch"
+            steps = [
+                s.model_copy(update={"mode": next_mode}) if s.id == step.id else s
+                for s in plan.steps
+            ]
+            update["plan"] = plan.model_copy(update={"steps": steps})
         guidance = Guidance(
             step_id=step.id,
             action=action,
-            mode=mode,
+            mode=next_mode,
             hint=hint,
             findings=findings,
             run_id=state.task.run_id,
             sender=self.name,
         )
         return {**update, "guidance": guidance, "messages": [guidance]}
+
+    def _retry(
+        self, state: SolveState, attempts: list[Attempt], mode: Mode
+    ) -> tuple[Literal["revise"], Mode, str]:
+        """The next try at a failed or unconfirmed step: its mode, and why."""
+        step, verdict = state.step, state.verdict
+        assert step is not None and verdict is not None
+        tried = [a.mode for a in attempts]
+        if verdict.outcome == "fail":
+            if len(tried) >= self.switch_after and set(tried) == {mode}:
+                return (
+                    "revise",
+                    other(mode),
+                    f"{len(tried)} {mode} attempts failed; try {other(mode)}",
+                )
+            return "revise", mode, "; ".join(verdict.reasons)
+        if tried.count(other(mode)) < tried.count(mode):
+            return "revise", other(mode), f"unconfirmed; an independent {other(mode)} attempt"
+        chosen = choose_answer(state, step.id)
+        ahead: Mode = "text" if chosen is not None and chosen[0].mode == "text" else mode
+        return "revise", ahead, f"unconfirmed; another {ahead} attempt (its answer leads)"
+
+
+def confirmed(verdict: Verdict) -> bool:
+    """Whether another attempt or a generated test backs the judged answer."""
+    return verdict.outcome != "fail" and any(
+        c.passed and c.name in CONFIRMING for c in verdict.checks
+    )
 
 
 HARD_CODED = "the program prints a constant; write code that computes the answer"

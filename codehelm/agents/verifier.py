@@ -194,27 +194,27 @@ async def _run_check(sandbox: Sandbox, code: str, answer: str, timeout: float) -
     return printed if run.ok and printed else None
 
 
-def agreement(state: SolveState, answer: str, code: str) -> Check | None:
-    """Whether an earlier, different program for this step printed the same answer and ran
-    cleanly: two programs agreeing is evidence neither gives alone (None: nothing to compare)."""
-    step = state.step
-    assert step is not None
+def agreement(state: SolveState, candidate: Answer) -> Check | None:
+    """Whether another attempt at this step, in either mode, written differently and not
+    crashed, gave the same answer: two independent derivations agreeing (two programs, or a
+    program and a textual reasoning) is evidence neither gives alone (None: no agreement)."""
     failed = {m.target_id for m in state.messages if isinstance(m, Verdict) and _crashed(m)}
-    others = [
+    same = [
         m
         for m in state.messages
         if isinstance(m, Answer)
-        and m.step_id == step.id
-        and m.mode == "code"
+        and m.step_id == candidate.step_id
+        and m.id != candidate.id
         and m.id not in failed
-        and m.rationale.strip() != code.strip()
+        and m.rationale.strip() != candidate.rationale.strip()
+        and normalize_answer(m.content) == normalize_answer(candidate.content)
     ]
-    if not others:
+    if not same:
         return None
-    same = [m for m in others if normalize_answer(m.content) == normalize_answer(answer)]
-    if same:
-        return Check(name="agreement", passed=True, detail=f"{len(same)} other program(s) agree")
-    return None
+    modes = " and ".join(sorted({m.mode for m in same}))
+    return Check(
+        name="agreement", passed=True, detail=f"{len(same)} other attempt(s) agree ({modes})"
+    )
 
 
 def _crashed(verdict: Verdict) -> bool:
@@ -249,6 +249,8 @@ class Verifier:
                 assert state.candidate is not None, "a text step reaches the verifier with one"
                 candidate, tried = state.candidate, state.candidate.rationale
                 checks = [Check(name="answer_extracted", passed=bool(candidate.content))]
+            if outcome_of(checks) != "fail" and (agree := agreement(state, candidate)):
+                checks.append(agree)
             checker = self.self_check_model
             if checker is not None and apart is not None and outcome_of(checks) != "fail":
                 check, usage = await self_answer_check(
@@ -313,8 +315,6 @@ class Verifier:
             checks.append(Check(name="complete_output", passed=False, detail=why))
         if apart is not None and self.recheck and ran.passed and extracted.passed:
             checks.append(await self._rerun(apart, action.code, answer))
-        if ran.passed and extracted.passed and (agree := agreement(state, answer, action.code)):
-            checks.append(agree)
         tested = state.program_tests
         if tested and normalize_answer(tested.output) == normalize_answer(answer) and answer:
             checks.append(tested.check)

@@ -18,6 +18,7 @@ from typing import Any, TypedDict, Unpack
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Overwrite
 
 from codehelm.agents.approver import Approver
 from codehelm.agents.base import Node
@@ -41,8 +42,8 @@ from codehelm.graphs.compose import (
 )
 from codehelm.messages import Budget, Verdict
 from codehelm.models import ModelClient
-from codehelm.policy import POLICIES, SteeringPolicy
-from codehelm.state import SolveState
+from codehelm.policy import POLICIES, Selector, SteeringPolicy
+from codehelm.state import SolveState, TaskInput, TaskOutput
 from codehelm.tools.sandbox.base import Sandbox
 
 AGENTS = ("planner", "coder", "approver", "reasoner", "executor", "verifier", "steerer")
@@ -51,17 +52,54 @@ REVISE = ["coder", "reasoner", "planner"]  # where a failed attempt can go next
 SolveGraph = StateGraph[SolveState, None, SolveState, SolveState]
 
 
-def budget_node(budget: Budget) -> Node:
-    """A first node giving tasks that arrive without a budget this one, and holding tasks
-    with their own to the stricter of both (e.g. behind the LangGraph server)."""
+def served_schemas(served: bool) -> dict[str, Any]:
+    """`StateGraph`'s input and output schemas for a served graph (LangGraph server): the
+    task in (`TaskInput`), the answer out (`TaskOutput`); none (the whole state) otherwise."""
+    return {"input_schema": TaskInput, "output_schema": TaskOutput} if served else {}
 
-    async def apply_budget(state: SolveState) -> dict[str, Any]:
+
+def start_node(state_type: type[SolveState], budget: Budget | None) -> Node:
+    """A first node for tasks that arrive from outside (e.g. on a LangGraph server thread).
+
+    A task not yet in the transcript starts a fresh state, so a second task on a thread is
+    answered on its own (the first one's steps, usage and messages stay in the thread's
+    history). A task without a budget gets `budget`; one with its own is held to the
+    stricter of both.
+    """
+    fields = state_type.model_fields.items()
+    reducers = [name for name, f in fields if any(callable(m) for m in f.metadata)]
+
+    async def start(state: Any) -> dict[str, Any]:
         task = state.task
-        given = "budget" in task.model_fields_set
-        limit = task.budget.capped(budget) if given else budget
-        return {"task": task.model_copy(update={"budget": limit})}
+        if budget is not None:
+            given = "budget" in task.model_fields_set
+            limit = task.budget.capped(budget) if given else budget
+            task = task.model_copy(update={"budget": limit})
+        if any(m.id == task.id for m in state.messages):
+            return {"task": task}
+        task = task.model_copy(update={"run_id": task.run_id or task.id})
+        fresh = dict(state_type(task=task, messages=[task]))
+        return {**fresh, **{name: Overwrite(fresh[name]) for name in reducers}}
 
-    return apply_budget
+    return start
+
+
+def add_start(
+    graph: StateGraph[Any, Any, Any, Any],
+    state_type: type[SolveState],
+    first: str,
+    *,
+    budget: Budget | None,
+    served: bool,
+) -> None:
+    """Begin `graph` at `first`, through `start_node` when tasks arrive from outside (a
+    budget to apply, or served)."""
+    if budget is None and not served:
+        graph.add_edge(START, first)
+        return
+    graph.add_node("start", start_node(state_type, budget))
+    graph.add_edge(START, "start")
+    graph.add_edge("start", first)
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
@@ -117,8 +155,10 @@ class SolveOptions(TypedDict, total=False):
     snapshots: Path | None
     approve: bool
     candidates: int
+    selector: Selector
     budget: Budget | None
     nodes: Mapping[str, Node] | None
+    served: bool
 
 
 class Routes:
@@ -167,8 +207,10 @@ def create_solve_graph(
     snapshots: Path | None = None,
     approve: bool = False,
     candidates: int = 1,
+    selector: Selector = "codet",
     budget: Budget | None = None,
     nodes: Mapping[str, Node] | None = None,
+    served: bool = False,
 ) -> SolveGraph:
     """The solve graph, not yet compiled: add nodes, edges or interrupts, then `.compile()`.
 
@@ -177,10 +219,12 @@ def create_solve_graph(
     `snapshots` is a folder where the sandbox's state is saved after each execution.
     `approve` pauses before each program runs until a person runs, edits or rejects it
     (compile with a checkpointer). `candidates` > 1 has each code step write that many
-    programs and as many checks, the program chosen by CodeT's dual agreement (`Sampler`).
+    programs and as many checks, the program chosen from their pass matrix by `selector`:
+    CodeT's dual agreement or B4's Bayesian score (`Sampler`).
     `budget` is for tasks that arrive without one (tasks
     with their own are held to the stricter of both). `nodes` replaces agents by name (any
     of `AGENTS`) with your own async functions of `SolveState`, wrapped with `agent_node`.
+    `served` makes it a LangGraph server's graph (`served_schemas`, `start_node`).
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown steering policy {policy!r}; choose one of {POLICIES}")
@@ -197,29 +241,26 @@ def create_solve_graph(
         ),
     }
     if candidates > 1:
-        agents["coder"] = Sampler(model, sandbox, k=candidates, timeout=exec_timeout)
+        agents["coder"] = Sampler(
+            model, sandbox, k=candidates, selector=selector, timeout=exec_timeout
+        )
     if approve:
         agents["approver"] = Approver()
     if policy == "steer":
-        agents["steerer"] = Steerer()
+        agents["steerer"] = Steerer(max_attempts=max_revisions + 1)
     unknown = set(nodes or {}) - set(agents)
     if unknown:
         raise ValueError(f"unknown solve agents {sorted(unknown)}; replaceable: {sorted(agents)}")
     agents.update(nodes or {})
 
-    graph: SolveGraph = StateGraph(SolveState)
+    graph: SolveGraph = StateGraph(SolveState, **served_schemas(served))
     for name, node in agents.items():
         graph.add_node(name, agent_node(name, node))
     graph.add_node("advance", advance)
     graph.add_node(FINISH, finish)
 
     routes = Routes(max_revisions=max_revisions, max_replans=max_replans)
-    if budget is None:
-        graph.add_edge(START, "planner")
-    else:
-        graph.add_node("budget", budget_node(budget))
-        graph.add_edge(START, "budget")
-        graph.add_edge("budget", "planner")
+    add_start(graph, SolveState, "planner", budget=budget, served=served)
     add_route(graph, "planner", by_mode, ["coder", "reasoner"])
     if approve:
         add_route(graph, "coder", routes.code_to("approver"), ["approver", *REVISE])

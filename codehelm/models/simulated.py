@@ -24,6 +24,9 @@ accept, through the real `ModelGateway`:
 - any other structured call: the smallest value valid under its JSON schema; any other text
   call: an answer line like the reasoner's.
 
+Attempts are worded differently from turn to turn (variable names, the opening sentence), as
+a real model's are: the solve graph takes a word-for-word repeat for the same attempt again.
+
 `retry_correlation` ties attempts together: each attempt after a task's first one in a mode
 repeats the first attempt's correctness with that probability, else is drawn afresh (so the
 accuracy of every single attempt stays the parameter, but retrying helps less, as with real
@@ -331,7 +334,7 @@ class SimulatedBackend:
         elif literal:
             program = f"print({value!r})"
         else:
-            program = _computing_program(value)
+            program = _computing_program(value, turn)
         text = f"I will compute the answer to {what}.\n```python\n{program}\n```"
         return text, _replace(base, kind="code", right=right and not crash)
 
@@ -342,7 +345,7 @@ class SimulatedBackend:
         value = self._value(task, right, rng)
         what = f"this {task.family} task" if task.family else "this task"
         text = (
-            f"Let me work through {what} step by step.\n"
+            f"{_OPENERS[turn % len(_OPENERS)].format(what=what)}\n"
             "I check each condition in turn and settle the result.\n"
             f"Answer: {value}"
         )
@@ -401,14 +404,26 @@ def _build(name: str, value: str) -> str:
     return f"{name} = ''.join({_pieces(value)!r})"
 
 
-def _computing_program(value: str) -> str:
-    """A program that builds `value` piece by piece and prints it (not a printed constant)."""
+_NAMES = ("result", "answer", "value", "total", "out")
+_OPENERS = (
+    "Let me work through {what} step by step.",
+    "I take {what} apart and solve it piece by piece.",
+    "Working on {what} carefully, one part at a time.",
+    "Solving {what} again from the start.",
+    "Reasoning about {what} in small steps.",
+)
+
+
+def _computing_program(value: str, turn: int = 0) -> str:
+    """A program that builds `value` piece by piece and prints it (not a printed constant);
+    worded differently on each attempt, as a real model's attempts are."""
+    name = _NAMES[turn % len(_NAMES)]
     return (
         f"pieces = {_pieces(value)!r}\n"
-        "result = ''\n"
+        f"{name} = ''\n"
         "for piece in pieces:\n"
-        "    result += piece\n"
-        "print(result)"
+        f"    {name} += piece\n"
+        f"print({name})"
     )
 
 

@@ -9,7 +9,7 @@ from codehelm.agents.symbolic import analyse
 from codehelm.agents.verifier import mutate, self_answer_check
 from codehelm.graphs.compose import run_graph
 from codehelm.graphs.solve import build_solve_graph
-from codehelm.messages import Guidance, Plan, PlanStep
+from codehelm.messages import Answer, Guidance, Plan, PlanStep, Verdict
 from codehelm.models import ScriptedModel
 from codehelm.tools.sandbox.local import LocalSandbox
 from tests.conftest import code_reply, plan_reply
@@ -89,15 +89,64 @@ async def test_steer_switches_to_code_after_failed_text_attempts(sandbox: LocalS
             "planner": [plan_reply(("text", "Add 2 and 2"))],
             "reasoner": ["Two and two make five.\nAnswer: 5"],
             "verifier": [CHECK_2_PLUS_2],
-            "coder": [code_reply("a, b = 2, 2\nprint(a + b)")],
+            "coder": [code_reply("a, b = 2, 2\nprint(a + b)"), code_reply("print(sum([2, 2]))")],
         },
         sandbox,
     )
     guidance = [m for m in state.messages if isinstance(m, Guidance)]
-    assert [g.action for g in guidance] == ["revise", "switch", "answer"]
-    assert guidance[1].mode == "code"
+    # the check program accepted the first program's 4, but one check program may accept
+    # anything: a second, different program confirms it
+    assert [g.action for g in guidance] == ["revise", "switch", "revise", "answer"]
+    assert guidance[1].mode == "code" and guidance[2].mode == "code"
+    last = [m for m in state.messages if isinstance(m, Verdict)][-1]
+    assert any(c.name == "agreement" and c.passed for c in last.checks)
     assert state.answer is not None and state.answer.content == "4"
     assert state.answer.mode == "code" and state.stop_reason == "verified"
+
+
+async def test_a_program_confirmed_by_a_reasoning_in_the_other_mode_is_verified(
+    sandbox: LocalSandbox,
+) -> None:
+    # The check program would accept anything it is shown; what settles the step is the
+    # reasoning, asked for in the other mode, arriving at the program's answer.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Add 2 and 2"))],
+            "coder": [code_reply("a, b = 2, 2\nprint(a + b)")],
+            "reasoner": ["Two and two make four.\nAnswer: 4"],
+            "verifier": [CHECK_2_PLUS_2],
+        }
+    )
+    state = await run_graph(build_solve_graph(model, sandbox, policy="steer"), "What is 2 + 2?")
+    guidance = [m for m in state.messages if isinstance(m, Guidance)]
+    assert [(g.action, g.mode) for g in guidance] == [("switch", "text"), ("answer", "text")]
+    last = [m for m in state.messages if isinstance(m, Verdict)][-1]
+    agreement = next(c for c in last.checks if c.name == "agreement")
+    assert agreement.passed and "(code)" in agreement.detail
+    assert state.answer is not None and state.answer.content == "4"
+    assert state.answer.mode == "code"  # of equally judged answers, the program's
+    assert state.stop_reason == "verified"
+
+
+async def test_unconfirmed_answers_that_disagree_are_voted_when_attempts_run_out(
+    sandbox: LocalSandbox,
+) -> None:
+    # No attempt ever agrees with another and the check program decides nothing: the step
+    # does not loop, it takes the vote of its attempts and says nothing confirmed it.
+    model = ScriptedModel(
+        {
+            "planner": [plan_reply(("code", "Add 2 and 2"))],
+            "coder": [code_reply("print(2 + 2)"), code_reply("print(2 * 3)")],
+            "reasoner": ["Answer: 5", "Answer: 22"],
+            "verifier": [code_reply("print('Correct')")],
+        }
+    )
+    graph = build_solve_graph(model, sandbox, policy="steer", max_revisions=3)
+    state = await run_graph(graph, "What is 2 + 2?")
+    answers = [m for m in state.messages if isinstance(m, Answer)]
+    assert sorted(a.mode for a in answers) == ["code", "code", "text", "text"]
+    assert state.answer is not None and state.answer.content == "4"  # first of equal votes
+    assert state.stop_reason == "reproduced"
 
 
 async def test_steer_asks_for_computation_instead_of_a_constant(sandbox: LocalSandbox) -> None:

@@ -3,11 +3,14 @@ independent confirmation, and a step's answer is chosen from all its attempts.""
 
 from __future__ import annotations
 
+import pytest
+
 from codehelm.agents.verifier import hard_codes, outcome_of, self_answer_check
 from codehelm.graphs.compose import run_graph
 from codehelm.graphs.solve import build_solve_graph
 from codehelm.messages import Check, Verdict
 from codehelm.models import ScriptedModel
+from codehelm.policy import Selector
 from codehelm.tools.sandbox.local import LocalSandbox
 from tests.conftest import code_reply, plan_reply
 
@@ -114,6 +117,26 @@ def test_literals_copied_from_the_coder_examples_are_caught() -> None:
     assert borrowed_literals("print(127 * 5)", examples, "What is 12 * 5?") == ["127"]
 
 
+@pytest.mark.parametrize("steps", [1, 2])
+async def test_a_one_step_plan_works_on_the_whole_task_not_the_planners_paraphrase(
+    sandbox: LocalSandbox, steps: int
+) -> None:
+    # The planner's goal drops half of a two-part question; a step of a longer plan keeps its
+    # own goal.
+    task = 'How many times does "o" appear in "potato", and at which positions?'
+    goals = [("code", "Count the letter o in potato")] * steps
+    model = ScriptedModel(
+        {"planner": [plan_reply(*goals)], "coder": [code_reply('print("2: 2, 6")')]}
+    )
+    graph = build_solve_graph(model, sandbox, policy="plan", exec_timeout=5.0)
+    await run_graph(graph, task)
+    first = next(m for agent, m in model.calls if agent == "coder")
+    asked = first[-1]["content"]
+    goal_line = next(line for line in asked.splitlines() if line.startswith("Goal:"))
+    expected = task if steps == 1 else "Count the letter o in potato"
+    assert goal_line == f"Goal: {expected}"
+
+
 async def test_a_program_copying_the_example_is_sent_back(sandbox: LocalSandbox) -> None:
     model = ScriptedModel(
         {
@@ -131,10 +154,13 @@ async def test_a_program_copying_the_example_is_sent_back(sandbox: LocalSandbox)
     assert "'strawberry' from the example" in second[-1]["content"]
 
 
-async def test_k_candidate_programs_are_chosen_by_generated_checks(sandbox: LocalSandbox) -> None:
+@pytest.mark.parametrize("selector", ["codet", "b4"])
+async def test_k_candidate_programs_are_chosen_by_generated_checks(
+    sandbox: LocalSandbox, selector: Selector
+) -> None:
     # Three programs: two compute 6 * 7, one is off by one. The checks (a recomputation and an
-    # explicit test) accept 42 only; CodeT's dual agreement picks a program printing 42, and the
-    # generated checks make the answer verified.
+    # explicit test) accept 42 only; CodeT's dual agreement (or B4) picks a program printing 42,
+    # and the generated checks make the answer verified.
     model = ScriptedModel(
         {
             "planner": [plan_reply(("code", "Multiply 6 by 7"))],
@@ -149,7 +175,9 @@ async def test_k_candidate_programs_are_chosen_by_generated_checks(sandbox: Loca
             ],
         }
     )
-    graph = build_solve_graph(model, sandbox, policy="plan", candidates=3, exec_timeout=5.0)
+    graph = build_solve_graph(
+        model, sandbox, policy="plan", candidates=3, selector=selector, exec_timeout=5.0
+    )
     state = await run_graph(graph, TASK)
     assert state.answer is not None and state.answer.content == "42"
     assert state.stop_reason == "verified"
@@ -189,6 +217,7 @@ async def test_a_broken_check_cannot_hand_the_step_to_a_worse_later_program(
         {
             "planner": [plan_reply(("code", "Compute 17 * 587 * 40"))],
             "coder": [code_reply("print(17 * 587 * 40)"), code_reply("print(17 * 587)")],
+            "reasoner": ["17 * 587 is 9979 and 9979 * 40 is 400000.\nAnswer: 400000"],
             "verifier": [
                 code_reply(
                     "count = 17\nprint('Correct' if number(answer) == count else 'Wrong: 17')"
@@ -200,5 +229,11 @@ async def test_a_broken_check_cannot_hand_the_step_to_a_worse_later_program(
     graph = build_solve_graph(model, sandbox, policy="steer", exec_timeout=5.0)
     state = await run_graph(graph, "Compute 17 * 587 * 40. Answer with the integer only.")
     verdicts = [m.outcome for m in state.messages if isinstance(m, Verdict)]
-    assert verdicts == ["fail", "uncertain"]  # the rejection still asked for another try
+    assert verdicts[:2] == ["fail", "uncertain"]  # the rejection still asked for another try
     assert state.answer is not None and state.answer.content == "399160"
+    assert state.stop_reason == "reproduced"  # nothing confirmed it
+
+
+def test_an_unknown_selector_is_refused(sandbox: LocalSandbox) -> None:
+    with pytest.raises(ValueError, match="unknown selector 'best'"):
+        build_solve_graph(ScriptedModel({}), sandbox, candidates=2, selector="best")  # type: ignore[arg-type]
