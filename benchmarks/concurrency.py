@@ -7,15 +7,17 @@ from its start), as medians over `--repeats`, and codehelm's ratio to bare LangG
 - codehelm: `solve()` with the scripted model (no model latency), real `LocalSandbox`es
   from a `SandboxPool` pre-warmed with two per run (the run's own and the verifier's
   sibling; the pool starts replacements for the siblings taken while the runs go on),
-  snapshots on, trace and checkpoints in SQLite. Each run is planner, coder,
-  executor, verifier (its 4 agent steps), then advance and finish.
+  snapshots on, trace and checkpoints in SQLite files (or, with `--postgres`, also in a
+  fresh PostgreSQL database each). Each run is planner, coder, executor, verifier (its 4
+  agent steps), then advance and finish.
 - bare LangGraph: a graph of the same six nodes that do nothing, with the same checkpointer
-  (`open_checkpointer`: one shared SQLite connection per file) and `durability="sync"`, as
-  codehelm's runner uses.
+  (`open_checkpointer`: one shared SQLite connection per file, or a pool of PostgreSQL
+  connections) and `durability="sync"`, as codehelm's runner uses.
 
 The CPU line splits this process's CPU time from the sandbox processes' (reaped children).
 
     python benchmarks/concurrency.py [--runs 1,10,50,100,200] [--repeats 3]
+                                     [--postgres postgresql://USER@HOST:PORT/postgres]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -50,16 +53,39 @@ SCRIPT = {
 AGENT_STEPS = 4  # planner, coder, executor, verifier (advance and finish are bookkeeping)
 NODES = ("planner", "coder", "executor", "verifier", "advance", "finish")
 
-Checkpointer = Callable[[Path], AbstractAsyncContextManager[BaseCheckpointSaver[Any]]]
+Backend = Callable[[Path], str | None]
+"""Where a measurement keeps its runs: a fresh database's URL, or None for SQLite files in
+its home folder (as `Settings.database_url`)."""
 
 
-def sqlite(home: Path) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
-    return open_checkpointer(home / "checkpoints.sqlite", checkpoint_serializer())
+def sqlite(home: Path) -> str | None:
+    return None
 
 
-# The checkpointers compared. A Postgres column goes here: a factory of a checkpointer for
-# a run's home (codehelm's runner would need the same backend to be chosen by settings).
-BACKENDS: dict[str, Checkpointer] = {"sqlite": sqlite}
+def postgres(server: str) -> Backend:
+    """Fresh databases on the PostgreSQL server of the URL `server`."""
+
+    def fresh(home: Path) -> str:
+        import psycopg
+
+        name = "bench_" + home.name.replace("-", "_")
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+        return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+    return fresh
+
+
+# The stores compared; `--postgres` adds a PostgreSQL column.
+BACKENDS: dict[str, Backend] = {"sqlite": sqlite}
+
+
+def checkpointer(
+    home: Path, backend: Backend
+) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
+    settings = Settings(home=home, database_url=backend(home))
+    return open_checkpointer(settings.checkpoint_location, checkpoint_serializer())
 
 
 @dataclass
@@ -130,8 +156,8 @@ async def together(runs: list[Callable[[Callable[[], None]], Awaitable[int]]]) -
     )
 
 
-async def bare(n: int, home: Path, backend: Checkpointer) -> Sample:
-    async with backend(home) as saver:
+async def bare(n: int, home: Path, backend: Backend) -> Sample:
+    async with checkpointer(home, backend) as saver:
         graph = bare_graph(saver)
 
         def run(i: int) -> Callable[[Callable[[], None]], Awaitable[int]]:
@@ -150,8 +176,9 @@ async def bare(n: int, home: Path, backend: Checkpointer) -> Sample:
         return await together([run(i) for i in range(n)])
 
 
-async def codehelm(n: int, home: Path, backend: Checkpointer) -> Sample:
-    settings = Settings(home=home, steer="plan", model="scripted:unused.json")
+async def codehelm(n: int, home: Path, backend: Backend) -> Sample:
+    url = backend(home)
+    settings = Settings(home=home, steer="plan", model="scripted:unused.json", database_url=url)
     async with SandboxPool(size=2 * n, timeout=settings.exec_timeout) as pool:
         await pool.wait_ready()
         boxes = [await pool.acquire() for _ in range(n)]
@@ -223,6 +250,8 @@ def print_table(counts: list[int], samples: dict[tuple[str, str, int], list[Samp
 
 
 async def _main(args: argparse.Namespace) -> None:
+    if args.postgres:
+        BACKENDS["postgres"] = postgres(args.postgres)
     await measure([int(n) for n in args.runs.split(",")], args.repeats)
 
 
@@ -232,6 +261,9 @@ def main() -> None:
         "--runs", default="1,10,50,100,200", help="concurrent runs, comma-separated"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL server's URL: also measure runs kept in databases there"
+    )
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -38,6 +38,15 @@ HomeOption = Annotated[
     Path | None,
     typer.Option("--home", help="Run store directory [env CODEHELM_HOME; default ~/.codehelm]."),
 ]
+CheckpointsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoints",
+        help="A PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB) keeping checkpoints and"
+        " traces, shared by many processes and machines [env CODEHELM_DATABASE_URL;"
+        " default: SQLite files in --home].",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
 
@@ -153,6 +162,7 @@ def solve(
         typer.Option(help="How --candidates programs are chosen: codet or b4."),
     ] = None,
     home: HomeOption = None,
+    checkpoints: CheckpointsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -179,6 +189,7 @@ def solve(
             candidates=candidates,
             selector=selector,
             home=home,
+            database_url=checkpoints,
         )
         with Progress(live=not as_json) as progress:
             result = await run_solve(
@@ -456,6 +467,7 @@ def evaluate(
         Path, typer.Option("--out", help="Folder for runs.jsonl, report.md and the chart.")
     ] = Path("codehelm-eval"),
     max_steps: Annotated[int | None, typer.Option(help="Agent steps per run.")] = None,
+    checkpoints: CheckpointsOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Evaluate steering modes on generated tasks with exact checkers (resumable)."""
@@ -474,7 +486,7 @@ def evaluate(
             raise ConfigError(
                 "codehelm eval draws its chart with matplotlib: pip install 'codehelm[eval]'"
             )
-        settings = _settings(model=model, max_steps=max_steps)
+        settings = _settings(model=model, max_steps=max_steps, database_url=checkpoints)
         names = sorted(FAMILIES) if families == "all" else _split(families)
         unknown = [f for f in names if f not in FAMILIES]
         if unknown:
@@ -635,6 +647,7 @@ def grade(
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue (see `codehelm runs`).")],
     home: HomeOption = None,
+    checkpoints: CheckpointsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -643,8 +656,8 @@ def resume(
     async def command() -> int:
         from codehelm.runtime.runner import resume as run_resume
 
-        settings = _settings(home=home)
-        _store(home, run_id).close()  # a clear error, with where it is, for an unknown id
+        settings = _settings(home=home, database_url=checkpoints)
+        _store(home, run_id, checkpoints).close()  # a clear error, with where, for an unknown id
         with Progress(live=not as_json) as progress:
             result = await run_resume(
                 run_id, settings=settings, on_update=progress, on_approval=progress.ask
@@ -658,6 +671,7 @@ def resume(
 def runs(
     limit: Annotated[int, typer.Option(help="How many of the latest runs.")] = 20,
     home: HomeOption = None,
+    checkpoints: CheckpointsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -668,7 +682,8 @@ def runs(
         from codehelm.runtime.trace import TraceStore
 
         try:
-            with TraceStore(_settings(home=home).trace_path, create=False) as store:
+            where = _settings(home=home, database_url=checkpoints).trace_location
+            with TraceStore(where, create=False) as store:
                 records = store.runs(limit)
         except RunNotFoundError:
             records = []  # no store yet: no runs
@@ -709,6 +724,7 @@ def show(
         bool, typer.Option("--mindmap", help="Draw the run's mind map (PNG and HTML).")
     ] = False,
     home: HomeOption = None,
+    checkpoints: CheckpointsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -716,8 +732,8 @@ def show(
 
     async def command() -> int:
         if mindmap:
-            return await _draw_mindmap(run_id, home)
-        with _store(home, run_id) as store:
+            return await _draw_mindmap(run_id, home, checkpoints)
+        with _store(home, run_id, checkpoints) as store:
             record = store.get_run(run_id)
             events = store.events(run_id)
         if not every:
@@ -780,15 +796,15 @@ def ui(
     _run(command, debug, None)
 
 
-async def _draw_mindmap(run_id: str, home: Path | None) -> int:
+async def _draw_mindmap(run_id: str, home: Path | None, checkpoints: str | None) -> int:
     """Draw a run's mind map as PNG and HTML beside its JSON export; print the paths."""
     from codehelm.agents.mindmap import MindMap
     from codehelm.errors import ConfigError
     from codehelm.graphs.research import ResearchState
     from codehelm.runtime.runner import checkpointed_state
 
-    _store(home, run_id).close()  # an unknown run is a clear error
-    settings = _settings(home=home)
+    _store(home, run_id, checkpoints).close()  # an unknown run is a clear error
+    settings = _settings(home=home, database_url=checkpoints)
     state = await checkpointed_state(settings, run_id, ResearchState)
     if not state.mindmap.nodes:
         raise ConfigError(f"run {run_id} has no mind map (only research runs build one)")
@@ -804,16 +820,19 @@ async def _draw_mindmap(run_id: str, home: Path | None) -> int:
     return 0
 
 
-def _store(home: Path | None, run_id: str) -> TraceStore:
+def _store(home: Path | None, run_id: str, checkpoints: str | None = None) -> TraceStore:
     """The run store holding `run_id`, opened without creating anything; where it is not in
     the home folder, say which eval folder in the current directory has it."""
     from codehelm.errors import RunNotFoundError
     from codehelm.runtime.trace import TraceStore
 
-    path = _settings(home=home).trace_path
+    settings = _settings(home=home, database_url=checkpoints)
+    path = settings.trace_path
     try:
-        return TraceStore.holding(path, run_id)
+        return TraceStore.holding(settings.trace_location, run_id)
     except RunNotFoundError as exc:
+        if settings.database_url:
+            raise
         for other in sorted(Path.cwd().glob("*/runs/trace.sqlite")):
             try:
                 TraceStore.holding(other, run_id).close()

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         default=Path.home() / ".codehelm",
         description="Directory for run checkpoints and traces.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="A PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE) to keep"
+        " checkpoints and traces in, shared by many processes and machines; unset: SQLite"
+        " files in home.",
+        repr=False,
+    )
     temperature: float | None = Field(
         default=None, ge=0, description="Sampling temperature (None: the provider's default)."
     )
@@ -108,6 +115,16 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.home / "checkpoints.sqlite"
+
+    @property
+    def checkpoint_location(self) -> Path | str:
+        """Where checkpoints are kept: the database URL, else the SQLite file in home."""
+        return self.database_url or self.checkpoint_path
+
+    @property
+    def trace_location(self) -> Path | str:
+        """Where the trace is kept: the database URL, else the SQLite file in home."""
+        return self.database_url or self.trace_path
 
     @property
     def cache_dir(self) -> Path:

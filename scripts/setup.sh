@@ -2,7 +2,8 @@
 # Idempotent set-up: system packages, the virtualenv, codehelm with the embedded model.
 #   scripts/setup.sh run    what `make run` needs: codehelm, the embedded model, bubblewrap
 #   scripts/setup.sh test   that, plus what only the tests and benchmarks need (dev tools,
-#                           Ray, a Jupyter kernel, matplotlib, Debian's Python docs as a corpus)
+#                           Ray, a Jupyter kernel, matplotlib, Debian's Python docs as a corpus,
+#                           PostgreSQL and its client libraries)
 # Fast when nothing changed: a stamp per mode records the hash of what was installed.
 # llama-cpp-python compiles from source (~5 min on 2 cores) once; pip's wheel cache
 # (~/.cache/pip) keeps the wheel, so a fresh virtualenv reuses it.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 MODE=${1:-run}
 case "$MODE" in
     run) extras="local" ;;
-    test) extras="local,ray,eval,bench,swebench,dev" ;;
+    test) extras="local,ray,postgres,eval,bench,swebench,dev" ;;
     *) echo "setup: usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 VENV=${VENV:-.venv}
@@ -52,6 +53,8 @@ if [ "$MODE" = test ]; then
     apt_install "command -v chromium >/dev/null 2>&1" chromium "the viewer's browser tests"
     apt_install "command -v chromedriver >/dev/null 2>&1" chromium-driver \
         "the viewer's browser tests drive chromium with it"
+    apt_install "ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1" postgresql \
+        "the run store's tests start a throwaway PostgreSQL server"
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"

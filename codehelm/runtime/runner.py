@@ -15,7 +15,6 @@ import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -49,7 +48,15 @@ from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
 from codehelm.runtime.checkpoints import open_checkpointer
-from codehelm.runtime.trace import RunStatus, RunStore, TracedModel, TracedSandbox, TraceStore
+from codehelm.runtime.database import Location, shown
+from codehelm.runtime.trace import (
+    HOST,
+    RunStatus,
+    RunStore,
+    TracedModel,
+    TracedSandbox,
+    TraceStore,
+)
 from codehelm.snapshot_ref import SnapshotRef
 from codehelm.state import Attempt, ProgramTests, SolveState
 from codehelm.tools.sandbox.base import Sandbox
@@ -176,12 +183,10 @@ async def solve(
             sender="runner",
         )
         initial = initial.model_copy(update={"messages": [task, note]})
-    async with RunStore.open(settings.trace_path) as store:
+    async with RunStore.open(settings.trace_location) as store:
+        secret = {"home", "database_url", "e2b_api_key", "tavily_api_key"}
         await store.start_run(
-            task.run_id,
-            _kind(graph),
-            prompt,
-            settings.model_dump(mode="json", exclude={"home", "e2b_api_key", "tavily_api_key"}),
+            task.run_id, _kind(graph), prompt, settings.model_dump(mode="json", exclude=secret)
         )
         for message in initial.messages:
             await store.record_message(message)
@@ -203,15 +208,17 @@ async def resume(
     settings and graph it started with. A finished run is not run again: its result is
     returned."""
     settings = settings or Settings()
-    await asyncio.to_thread(_check_held, settings.trace_path, run_id)
-    async with RunStore.open(settings.trace_path) as store:
+    await asyncio.to_thread(_check_held, settings.trace_location, run_id)
+    async with RunStore.open(settings.trace_location) as store:
         record = await store.get_run(run_id)
-        if record.status == "running" and record.pid != os.getpid():
+        if record.status == "running" and (record.pid, record.host) != (os.getpid(), HOST):
+            on = f" on {record.host}" if record.host not in (None, HOST) else ""
             raise RunBusyError(
-                f"run {run_id} is still running in process {record.pid}; wait for it to end,"
-                f" or stop it (kill {record.pid}) and resume it then"
+                f"run {run_id} is still running in process {record.pid}{on}; wait for it to end,"
+                f" or stop it (kill {record.pid}{on}) and resume it then"
             )
-        run_settings = Settings.model_validate({**record.settings, "home": settings.home})
+        where = {"home": settings.home, "database_url": settings.database_url}
+        run_settings = Settings.model_validate({**record.settings, **where})
         if record.status in ("done", "stopped"):
             state = await checkpointed_state(run_settings, run_id, SolveState)
             return result_of(run_id, record.status, state, None, record.wall_s)
@@ -225,9 +232,9 @@ async def resume(
         return await run.drive(None, on_update, on_approval)
 
 
-def _check_held(path: Path, run_id: str) -> None:
-    """`RunNotFoundError` unless the store at `path` holds `run_id` (nothing is created)."""
-    TraceStore.holding(path, run_id).close()
+def _check_held(location: Location, run_id: str) -> None:
+    """`RunNotFoundError` unless the store at `location` holds `run_id` (no file is made)."""
+    TraceStore.holding(location, run_id).close()
 
 
 def _kind(graph: GraphFactory) -> str:
@@ -289,7 +296,7 @@ class _Run:
         settings = self.settings
         try:
             async with open_checkpointer(
-                settings.checkpoint_path, checkpoint_serializer()
+                settings.checkpoint_location, checkpoint_serializer()
             ) as saver:
                 graph = self.factory(
                     TracedModel(self.model, self.store, self.run_id),
@@ -298,6 +305,7 @@ class _Run:
                 ).compile(checkpointer=saver)
                 if initial is None:
                     current = await self._state(graph)
+                    await self.store.record_missing(self.run_id, current.messages)
                     if current.snapshot is not None:
                         await self._restore(current.snapshot)
                 state, pending = await self._stream(graph, initial)
@@ -466,8 +474,9 @@ async def checkpointed_state(
 ) -> State:
     """A run's state (as `schema`) at its last checkpoint, read without building its graph."""
     config: Any = {"configurable": {"thread_id": run_id}}
-    async with open_checkpointer(settings.checkpoint_path, checkpoint_serializer()) as saver:
+    location = settings.checkpoint_location
+    async with open_checkpointer(location, checkpoint_serializer()) as saver:
         saved = await saver.aget_tuple(config)
     if saved is None:
-        raise RunNotFoundError(f"run {run_id} has no checkpoint in {settings.checkpoint_path}")
+        raise RunNotFoundError(f"run {run_id} has no checkpoint in {shown(location)}")
     return schema.model_validate(saved.checkpoint["channel_values"])

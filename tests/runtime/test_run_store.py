@@ -1,17 +1,21 @@
-"""`RunStore`: the trace's writes from event loops, run by one thread per file, batched."""
+"""`RunStore`: the trace's writes from event loops, run by one thread per store, batched;
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
-from pathlib import Path
 
+import psycopg
+
+from codehelm.config import Settings
+from codehelm.runtime.database import shown
 from codehelm.runtime.trace import RunStore, TraceStore
 
 
-async def test_a_failing_call_fails_alone_in_its_batch(tmp_path: Path) -> None:
-    path = tmp_path / "trace.sqlite"
+async def test_a_failing_call_fails_alone_in_its_batch(store_settings: Settings) -> None:
+    path = store_settings.trace_location
     async with RunStore.open(path) as store:
         await store.start_run("r1", "solve", "first", {})
         outcomes = await asyncio.gather(
@@ -22,7 +26,7 @@ async def test_a_failing_call_fails_alone_in_its_batch(tmp_path: Path) -> None:
             ),
             return_exceptions=True,
         )
-    assert isinstance(outcomes[0], sqlite3.IntegrityError)
+    assert isinstance(outcomes[0], sqlite3.IntegrityError | psycopg.IntegrityError)
     assert len({outcome for outcome in outcomes[1:] if isinstance(outcome, int)}) == 100
     with TraceStore(path) as reader:
         assert reader.get_run("r1").prompt == "first"
@@ -30,12 +34,12 @@ async def test_a_failing_call_fails_alone_in_its_batch(tmp_path: Path) -> None:
 
 
 async def test_stores_share_a_writer_that_ends_with_the_last_even_after_an_abandoned_call(
-    tmp_path: Path,
+    store_settings: Settings,
 ) -> None:
-    path = tmp_path / "trace.sqlite"
+    path = store_settings.trace_location
 
     def writers() -> int:
-        return sum(t.name == f"codehelm-trace {path}" for t in threading.enumerate())
+        return sum(t.name == f"codehelm-trace {shown(path)}" for t in threading.enumerate())
 
     async with asyncio.timeout(30):  # closing never hangs
         async with RunStore.open(path) as first, RunStore.open(path) as second:
