@@ -775,6 +775,7 @@ def ui(
         typer.Option("--eval", help="An eval folder to show (repeatable; those in . are found)."),
     ] = None,
     home: HomeOption = None,
+    checkpoints: CheckpointsOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Browse runs, their steps and evals in a local web app; nothing leaves the machine."""
@@ -784,7 +785,8 @@ def ui(
         from codehelm.ui.security import is_loopback, new_token
         from codehelm.ui.stores import Stores
 
-        stores = Stores.found(_settings(home=home).home, evals or [], Path.cwd())
+        settings = _settings(home=home, database_url=checkpoints)
+        stores = Stores.found(settings.home, evals or [], Path.cwd(), settings.database_url)
         token = None if is_loopback(host) else new_token()
         where = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
         out.print(f"codehelm ui: {where}", soft_wrap=True, highlight=False)

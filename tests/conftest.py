@@ -11,6 +11,9 @@ import pytest
 from codehelm.config import Settings
 from codehelm.tools.sandbox.local import LocalSandbox
 
+# `postgres_server` and `database_url`, for the tests of runs kept in PostgreSQL
+pytest_plugins = ["tests.postgres"]
+
 
 def plan_reply(*steps: tuple[str, str]) -> str:
     """A planner reply with `(mode, goal)` steps."""

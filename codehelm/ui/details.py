@@ -4,9 +4,9 @@ and citations, a fix run's patch and tests, and a paused run's pending approval.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 
 from codehelm.agents.mindmap import MindMap
@@ -15,11 +15,20 @@ from codehelm.agents.writer import Citation
 from codehelm.config import Settings
 from codehelm.errors import CodehelmError
 from codehelm.graphs.research import ResearchState
+from codehelm.runtime.checkpoints import open_checkpointer
+from codehelm.runtime.database import is_url
 from codehelm.runtime.fix import FixResult, fix_result
 from codehelm.runtime.runner import checkpoint_serializer, checkpointed_state
 from codehelm.runtime.trace import RunRecord
 
 _SVG = re.compile(r"<svg.*</svg>", re.DOTALL)
+
+
+def _has_checkpoints(settings: Settings) -> bool:
+    """Whether there are checkpoints to read: a SQLite file must be there already (opening
+    it would create it); a PostgreSQL database is asked."""
+    location = settings.checkpoint_location
+    return is_url(location) or Path(location).is_file()
 
 
 class Research(BaseModel):
@@ -31,7 +40,7 @@ class Research(BaseModel):
 
 async def research(settings: Settings, run_id: str) -> Research | None:
     """The report, its citations and the mind map drawn as SVG (None: no checkpoint yet)."""
-    if not settings.checkpoint_path.is_file():
+    if not _has_checkpoints(settings):
         return None
     try:
         state = await checkpointed_state(settings, run_id, ResearchState)
@@ -51,7 +60,7 @@ async def research(settings: Settings, run_id: str) -> Research | None:
 
 async def fix(settings: Settings, record: RunRecord) -> FixResult | None:
     """The fix run's patch, checks and candidates (None: no checkpoint yet)."""
-    if not settings.checkpoint_path.is_file():
+    if not _has_checkpoints(settings):
         return None
     try:
         return await fix_result(settings, record.run_id, record.status, record.wall_s)
@@ -61,11 +70,10 @@ async def fix(settings: Settings, record: RunRecord) -> FixResult | None:
 
 async def pending_approval(settings: Settings, run_id: str) -> dict[str, Any] | None:
     """What a paused run waits for: the approver's request (`code`, `goal`, ...), if any."""
-    if not settings.checkpoint_path.is_file():  # opening it would create it
+    if not _has_checkpoints(settings):
         return None
     config: Any = {"configurable": {"thread_id": run_id}}
-    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
-        saver.serde = checkpoint_serializer()
+    async with open_checkpointer(settings.checkpoint_location, checkpoint_serializer()) as saver:
         saved = await saver.aget_tuple(config)
     for _, channel, value in (saved.pending_writes or []) if saved else []:
         if channel == "__interrupt__":
