@@ -118,7 +118,8 @@ class Steerer:
                 content = state.candidate.rationale if state.candidate else ""
                 attempts.append(Attempt(mode=mode, content=content, feedback=""))
             if len(attempts) < self.max_attempts:
-                action, next_mode, hint = self._retry(state, attempts, mode)
+                action = "revise"
+                next_mode, hint = self._retry(state, attempts, mode)
             elif not has_usable_answer(state, step.id):
                 action, hint = "revise", "; ".join(verdict.reasons)
         update: dict[str, Any] = {"attempts": attempts} if attempts != state.attempts else {}
@@ -140,26 +141,20 @@ class Steerer:
         )
         return {**update, "guidance": guidance, "messages": [guidance]}
 
-    def _retry(
-        self, state: SolveState, attempts: list[Attempt], mode: Mode
-    ) -> tuple[Literal["revise"], Mode, str]:
+    def _retry(self, state: SolveState, attempts: list[Attempt], mode: Mode) -> tuple[Mode, str]:
         """The next try at a failed or unconfirmed step: its mode, and why."""
         step, verdict = state.step, state.verdict
         assert step is not None and verdict is not None
         tried = [a.mode for a in attempts]
         if verdict.outcome == "fail":
             if len(tried) >= self.switch_after and set(tried) == {mode}:
-                return (
-                    "revise",
-                    other(mode),
-                    f"{len(tried)} {mode} attempts failed; try {other(mode)}",
-                )
-            return "revise", mode, "; ".join(verdict.reasons)
+                return other(mode), f"{len(tried)} {mode} attempts failed; try {other(mode)}"
+            return mode, "; ".join(verdict.reasons)
         if tried.count(other(mode)) < tried.count(mode):
-            return "revise", other(mode), f"unconfirmed; an independent {other(mode)} attempt"
+            return other(mode), f"unconfirmed; an independent {other(mode)} attempt"
         chosen = choose_answer(state, step.id)
-        ahead: Mode = "text" if chosen is not None and chosen[0].mode == "text" else mode
-        return "revise", ahead, f"unconfirmed; another {ahead} attempt (its answer leads)"
+        ahead: Mode = mode if chosen is None else "code" if chosen[0].mode == "code" else "text"
+        return ahead, f"unconfirmed; another {ahead} attempt (its answer leads)"
 
 
 def confirmed(verdict: Verdict) -> bool:
