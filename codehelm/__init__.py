@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         resume,
         solve,
         solve_graph,
+        solve_once,
         solve_options,
     )
     from codehelm.state import SolveState
@@ -81,6 +82,7 @@ _EXPORTS = {
     "solve_options": "codehelm.runtime.runner",
     "resume": "codehelm.runtime.runner",
     "solve": "codehelm.runtime.runner",
+    "solve_once": "codehelm.runtime.runner",
     "SolveState": "codehelm.state",
     "LocalSandbox": "codehelm.tools.sandbox",
     "Sandbox": "codehelm.tools.sandbox",
@@ -126,6 +128,7 @@ __all__ = [
     "run_graph",
     "solve",
     "solve_graph",
+    "solve_once",
     "solve_options",
     "solve_sync",
 ]

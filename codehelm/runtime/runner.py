@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
+from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
@@ -170,6 +171,11 @@ async def solve(
     unenforceable = cost_unenforceable(settings) if model is None else None
     if model is None:  # it may load files (a script, the embedded model's weights)
         model = await asyncio.to_thread(create_model, settings)
+    if run_id is not None and await _checkpoint(settings, run_id) is not None:
+        raise ConfigError(
+            f"run {run_id} already exists: resume it (`codehelm resume {run_id}`), or give the"
+            " new run another id"
+        )
     owned = sandbox is None
     box = sandbox if sandbox is not None else create_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget(), inputs=inputs)
@@ -203,15 +209,19 @@ async def resume(
     graph: GraphFactory | None = None,
     on_update: OnUpdate | None = None,
     on_approval: OnApproval | None = None,
+    take_over: bool = False,
 ) -> RunResult:
     """Continue run `run_id` from its last checkpoint (or its pending approval), with the
     settings and graph it started with. A finished run is not run again: its result is
-    returned."""
+    returned. A run another live process drives is `RunBusyError`; on another machine a dead
+    process cannot be told from a live one, so `take_over` says the caller knows it is dead
+    (a scheduler retrying the job of a lost worker)."""
     settings = settings or Settings()
     await asyncio.to_thread(_check_held, settings.trace_location, run_id)
     async with RunStore.open(settings.trace_location) as store:
         record = await store.get_run(run_id)
-        if record.status == "running" and (record.pid, record.host) != (os.getpid(), HOST):
+        elsewhere = (record.pid, record.host) != (os.getpid(), HOST)
+        if record.status == "running" and elsewhere and not take_over:
             on = f" on {record.host}" if record.host not in (None, HOST) else ""
             raise RunBusyError(
                 f"run {run_id} is still running in process {record.pid}{on}; wait for it to end,"
@@ -222,6 +232,11 @@ async def resume(
         if record.status in ("done", "stopped"):
             state = await checkpointed_state(run_settings, run_id, SolveState)
             return result_of(run_id, record.status, state, None, record.wall_s)
+        if await _checkpoint(run_settings, run_id) is None:
+            raise RunNotFoundError(
+                f"run {run_id} ended before its first checkpoint: there is nothing to resume;"
+                " solve its task again"
+            )
         factory = graph or _factory(record.kind, run_id)
         if model is None:
             model = await asyncio.to_thread(create_model, run_settings)
@@ -230,6 +245,28 @@ async def resume(
         await store.mark_running(run_id)
         run = _Run(store, run_id, run_settings, factory, model, box, owned)
         return await run.drive(None, on_update, on_approval)
+
+
+async def solve_once(
+    prompt: str,
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    graph: GraphFactory = solve_graph,
+    take_over: bool = False,
+) -> RunResult:
+    """Solve `prompt` as run `run_id`, once however often it is called: a finished run's
+    result comes back, an unfinished one goes on from its last checkpoint, and a run not
+    started yet (or that died before its first checkpoint) starts.
+
+    For jobs a scheduler may run again after their worker died (Ray retries them): the
+    retry neither repeats finished steps nor leaves a second run behind. A run another
+    live process drives is `RunBusyError` unless `take_over` (see `resume`).
+    """
+    try:
+        return await resume(run_id, settings=settings, graph=graph, take_over=take_over)
+    except RunNotFoundError:
+        return await solve(prompt, settings=settings, run_id=run_id, graph=graph)
 
 
 def _check_held(location: Location, run_id: str) -> None:
@@ -473,10 +510,15 @@ async def checkpointed_state(
     schema: type[State] = SolveState,  # type: ignore[assignment]
 ) -> State:
     """A run's state (as `schema`) at its last checkpoint, read without building its graph."""
-    config: Any = {"configurable": {"thread_id": run_id}}
-    location = settings.checkpoint_location
-    async with open_checkpointer(location, checkpoint_serializer()) as saver:
-        saved = await saver.aget_tuple(config)
+    saved = await _checkpoint(settings, run_id)
     if saved is None:
-        raise RunNotFoundError(f"run {run_id} has no checkpoint in {shown(location)}")
+        location = shown(settings.checkpoint_location)
+        raise RunNotFoundError(f"run {run_id} has no checkpoint in {location}")
     return schema.model_validate(saved.checkpoint["channel_values"])
+
+
+async def _checkpoint(settings: Settings, run_id: str) -> CheckpointTuple | None:
+    """Run `run_id`'s last checkpoint, if it has one."""
+    config: Any = {"configurable": {"thread_id": run_id}}
+    async with open_checkpointer(settings.checkpoint_location, checkpoint_serializer()) as saver:
+        return await saver.aget_tuple(config)

@@ -157,9 +157,16 @@ class TraceStore:
     # runs
 
     def start_run(self, run_id: str, kind: str, prompt: str, settings: dict[str, Any]) -> None:
+        """Record a new run. A run started again under its id (its process died before the
+        first checkpoint, so there is nothing to resume) starts over: its events go."""
+        self.db.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
         self.db.execute(
             "INSERT INTO runs (run_id, kind, prompt, settings, status, started_at, pid, host)"
-            " VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET"
+            " kind = excluded.kind, prompt = excluded.prompt, settings = excluded.settings,"
+            " status = 'running', started_at = excluded.started_at, ended_at = NULL,"
+            " answer = NULL, stop_reason = NULL, error = NULL, tokens = 0, cost_usd = NULL,"
+            " wall_s = 0, pid = excluded.pid, host = excluded.host",
             (run_id, kind, prompt, json.dumps(settings, default=str), _now(), os.getpid(), HOST),
         )
 
