@@ -5,11 +5,14 @@ Each (item, mode) is one job for a `BatchRunner`: it solves the item's prompt
 checks the answer with the family's exact checker. Every finished job is
 appended to `runs.jsonl` in the output folder at once, so re-running the same
 command skips what is done and a killed evaluation loses at most the jobs in
-flight.
+flight. A job's runs have ids fixed by the job, so a job run again (a Ray retry
+after its worker died) resumes its checkpointed runs rather than adding new ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +24,7 @@ from codehelm.config import Settings
 from codehelm.evals.tasks import EvalItem, check_answer, generate_items
 from codehelm.policy import SteeringPolicy
 from codehelm.runtime.batch import BatchRunner, Outcome
-from codehelm.runtime.runner import RunResult, solve
+from codehelm.runtime.runner import RunResult, solve_once
 from codehelm.selection import VoteWeights, normalize_answer, weighted_vote
 
 SAMPLING_TEMPERATURE = 0.7
@@ -52,6 +55,13 @@ class EvalJob(BaseModel):
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.item.id, self.mode, str(self.settings["model"]), self.samples)
+
+    def run_id(self, sample: int) -> str:
+        """The id of the job's `sample`-th run: the same every time the job runs in the same
+        evaluation folder, so a job run again (a Ray retry, a re-run command) takes up its
+        runs instead of starting new ones."""
+        identity = json.dumps([self.settings.get("home"), *self.key, sample])
+        return "eval-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
 class EvalRecord(BaseModel):
@@ -91,7 +101,9 @@ async def run_job(job: EvalJob) -> EvalRecord:
             sampled = settings.model_copy(update={"temperature": temperature, "seed": sample})
         else:
             sampled = settings
-        results.append(await solve(job.item.prompt, settings=sampled))
+        # Only this job drives its runs: one found running was left by a dead worker.
+        run_id = job.run_id(sample)
+        results.append(await solve_once(job.item.prompt, run_id, settings=sampled, take_over=True))
     answer, label = _vote(results, job.weights)
     check = check_answer(job.item, answer or "")
     costs = [r.usage.cost_usd for r in results if r.usage.cost_usd is not None]
@@ -181,7 +193,7 @@ async def run_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     journal = out_dir / "runs.jsonl"
     earlier = {r.key: r for r in read_records(journal) if r.error is None}
-    run_settings = settings.model_copy(update={"home": out_dir / "runs"})
+    run_settings = settings.model_copy(update={"home": out_dir.resolve() / "runs"})
     snapshot = run_settings.model_dump(mode="json", exclude={"e2b_api_key", "tavily_api_key"})
     items = generate_items(plan.families, plan.n, plan.seed, plan.difficulty)
     jobs = [

@@ -86,7 +86,10 @@ class RayBatchRunner:
     """Spreads jobs over a Ray cluster (`address`), or a local Ray instance when it is None.
 
     At most `concurrency` jobs are in flight (default: the cluster's CPU count);
-    each reserves `cpus_per_job` CPUs.
+    each reserves `cpus_per_job` CPUs. A job whose worker process dies (killed, out of
+    memory, its node lost) runs again, up to `retries` times; a job that raises does not
+    (its error is the outcome). A retried job starts over, so jobs should be idempotent:
+    eval's jobs resume their checkpointed runs (`solve_once`).
     """
 
     def __init__(
@@ -95,10 +98,14 @@ class RayBatchRunner:
         *,
         concurrency: int | None = None,
         cpus_per_job: float = 1.0,
+        retries: int = 3,
     ) -> None:
+        if retries < 0:
+            raise ConfigError(f"retries must be 0 or more, not {retries}")
         self.address = address
         self.concurrency = concurrency
         self.cpus_per_job = cpus_per_job
+        self.retries = retries
 
     def _ray(self) -> Any:
         try:
@@ -110,14 +117,22 @@ class RayBatchRunner:
                 ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = self.address or "a new local instance"
-                raise ConfigError(f"could not start or reach Ray at {where}: {exc}") from exc
+                hint = (
+                    "; a cluster with token authentication also needs RAY_AUTH_MODE=token and its"
+                    " token here (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                    if self.address
+                    else ""
+                )
+                raise ConfigError(f"could not start or reach Ray at {where}: {exc}{hint}") from exc
         return ray
 
     async def run(
         self, job: Job[T, R], items: Sequence[T], *, on_done: OnDone | None = None
     ) -> list[Outcome[T, R]]:
         ray = self._ray()
-        remote = ray.remote(num_cpus=self.cpus_per_job, max_retries=0)(_run_job)
+        remote = ray.remote(
+            num_cpus=self.cpus_per_job, max_retries=self.retries, retry_exceptions=False
+        )(_run_job)
         limit = self.concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
         gate = asyncio.Semaphore(limit)
 

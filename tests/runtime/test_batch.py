@@ -47,6 +47,8 @@ def test_bad_runner_settings_are_clear_errors() -> None:
         LocalBatchRunner(0)
     with pytest.raises(ConfigError, match="goes with --executor ray"):
         make_batch_runner("local", ray_address="ray://x:10001")
+    with pytest.raises(ConfigError, match="retries must be 0 or more"):
+        RayBatchRunner(retries=-1)
     with pytest.raises(ConfigError, match="unknown executor"):
         make_batch_runner("dask")  # type: ignore[arg-type]
 
