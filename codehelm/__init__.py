@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from codehelm.errors import CodehelmError
     from codehelm.graphs.compose import agent_node, best_answer, by_mode, new_task, run_graph
     from codehelm.graphs.fix import build_fix_graph, create_fix_graph
-    from codehelm.graphs.solve import build_solve_graph, create_solve_graph
+    from codehelm.graphs.solve import build_solve_graph, create_solve_graph, solve_options
     from codehelm.messages import (
         Answer,
         Approval,
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         solve,
         solve_graph,
         solve_once,
-        solve_options,
     )
     from codehelm.state import SolveState
     from codehelm.tools.sandbox import LocalSandbox, Sandbox
@@ -79,7 +78,7 @@ _EXPORTS = {
     "GraphFactory": "codehelm.runtime.runner",
     "RunResult": "codehelm.runtime.runner",
     "solve_graph": "codehelm.runtime.runner",
-    "solve_options": "codehelm.runtime.runner",
+    "solve_options": "codehelm.graphs.solve",
     "resume": "codehelm.runtime.runner",
     "solve": "codehelm.runtime.runner",
     "solve_once": "codehelm.runtime.runner",

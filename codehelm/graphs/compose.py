@@ -16,15 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Overwrite
 
 from codehelm.agents.base import Node, current_agent
 from codehelm.agents.candidates import choose_answer
 from codehelm.errors import CodehelmError
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.messages import Answer, Budget, Task, new_id
-from codehelm.state import SolveState
+from codehelm.state import SolveState, TaskInput, TaskOutput
 
 Route = Callable[[SolveState], str]
 """Picks the next node from the state."""
@@ -172,3 +173,53 @@ async def run_graph(
         reason = f"budget: wall time {task.budget.max_seconds:g} s ran out"
         return state.model_copy(update=stop_early(state, reason))
     return SolveState.model_validate(values)
+
+
+def served_schemas(served: bool) -> dict[str, Any]:
+    """`StateGraph`'s input and output schemas for a served graph (LangGraph server): the
+    task in (`TaskInput`), the answer out (`TaskOutput`); none (the whole state) otherwise."""
+    return {"input_schema": TaskInput, "output_schema": TaskOutput} if served else {}
+
+
+def start_node(state_type: type[SolveState], budget: Budget | None) -> Node:
+    """A first node for tasks that arrive from outside (e.g. on a LangGraph server thread).
+
+    A task not yet in the transcript starts a fresh state, so a second task on a thread is
+    answered on its own (the first one's steps, usage and messages stay in the thread's
+    history). A task without a budget gets `budget`; one with its own is held to the
+    stricter of both.
+    """
+    fields = state_type.model_fields.items()
+    reducers = [name for name, f in fields if any(callable(m) for m in f.metadata)]
+
+    async def start(state: Any) -> dict[str, Any]:
+        task = state.task
+        if budget is not None:
+            given = "budget" in task.model_fields_set
+            limit = task.budget.capped(budget) if given else budget
+            task = task.model_copy(update={"budget": limit})
+        if any(m.id == task.id for m in state.messages):
+            return {"task": task}
+        task = task.model_copy(update={"run_id": task.run_id or task.id})
+        fresh = dict(state_type(task=task, messages=[task]))
+        return {**fresh, **{name: Overwrite(fresh[name]) for name in reducers}}
+
+    return start
+
+
+def add_start(
+    graph: StateGraph[Any, Any, Any, Any],
+    state_type: type[SolveState],
+    first: str,
+    *,
+    budget: Budget | None,
+    served: bool,
+) -> None:
+    """Begin `graph` at `first`, through `start_node` when tasks arrive from outside (a
+    budget to apply, or served)."""
+    if budget is None and not served:
+        graph.add_edge(START, first)
+        return
+    graph.add_node("start", start_node(state_type, budget))
+    graph.add_edge(START, "start")
+    graph.add_edge("start", first)

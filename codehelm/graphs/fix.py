@@ -33,8 +33,14 @@ from codehelm.agents.reproducer import TEST_FILE, Reproducer
 from codehelm.config import Settings
 from codehelm.errors import CodehelmError, ConfigError, ModelOutputError
 from codehelm.graphs.budget import budget_exceeded
-from codehelm.graphs.compose import FINISH, add_route, agent_node, to
-from codehelm.graphs.solve import add_start, served_schemas
+from codehelm.graphs.compose import (
+    FINISH,
+    add_route,
+    add_start,
+    agent_node,
+    served_schemas,
+    to,
+)
 from codehelm.messages import Answer, Budget, Check, ErrorReport, Evidence, Usage, Verdict
 from codehelm.models import ModelClient
 from codehelm.prompts import render

@@ -36,8 +36,7 @@ from codehelm.agents.writer import Citation, Writer, cited_evidence, compose, nu
 from codehelm.config import Settings
 from codehelm.errors import ModelOutputError
 from codehelm.graphs.budget import budget_exceeded
-from codehelm.graphs.compose import FINISH, agent_node
-from codehelm.graphs.solve import add_start, served_schemas
+from codehelm.graphs.compose import FINISH, add_start, agent_node, served_schemas
 from codehelm.messages import Answer, Budget, Evidence, Plan, PlanStep, Usage
 from codehelm.models import ModelClient
 from codehelm.prompts import render

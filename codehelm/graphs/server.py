@@ -36,7 +36,7 @@ from codehelm.config import Settings
 from codehelm.graphs.compose import RECURSION_LIMIT
 from codehelm.graphs.fix import fix_graph
 from codehelm.graphs.research import research_graph
-from codehelm.graphs.solve import create_solve_graph
+from codehelm.graphs.solve import create_solve_graph, solve_options
 from codehelm.models import ModelClient, create_model
 from codehelm.state import TaskInput
 from codehelm.tools.sandbox.base import Sandbox
@@ -110,19 +110,10 @@ async def _serve(
 
 
 def _solve(model: ModelClient, sandbox: Sandbox, settings: Settings) -> AnyGraph:
-    return create_solve_graph(
-        model,
-        sandbox,
-        policy=settings.steer,
-        exec_timeout=settings.exec_timeout,
-        max_revisions=settings.max_revisions,
-        max_replans=settings.max_replans,
-        candidates=settings.candidates,
-        selector=settings.selector,
-        approve=settings.approve,
-        budget=settings.budget(),
-        served=True,
-    )
+    options = solve_options(settings)
+    options["snapshots"] = None  # the server keeps no run folder to restore a sandbox from
+    options["budget"], options["served"] = settings.budget(), True
+    return create_solve_graph(model, sandbox, **options)
 
 
 def _research(model: ModelClient, sandbox: Sandbox, settings: Settings) -> AnyGraph:

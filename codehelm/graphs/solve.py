@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Overwrite
 
 from codehelm.agents.approver import Approver
 from codehelm.agents.base import Node
@@ -29,77 +28,30 @@ from codehelm.agents.reasoner import Reasoner
 from codehelm.agents.sampler import Sampler
 from codehelm.agents.steerer import Steerer
 from codehelm.agents.verifier import Verifier
+from codehelm.config import Settings
 from codehelm.graphs.budget import budget_exceeded
 from codehelm.graphs.compose import (
     FINISH,
     Route,
     add_route,
+    add_start,
     agent_node,
     by_mode,
     choose_answer,
+    served_schemas,
     stop_early,
     to,
 )
 from codehelm.messages import Budget, Verdict
 from codehelm.models import ModelClient
 from codehelm.policy import POLICIES, Selector, SteeringPolicy
-from codehelm.state import SolveState, TaskInput, TaskOutput
+from codehelm.state import SolveState
 from codehelm.tools.sandbox.base import Sandbox
 
 AGENTS = ("planner", "coder", "approver", "reasoner", "executor", "verifier", "steerer")
 REVISE = ["coder", "reasoner", "planner"]  # where a failed attempt can go next
 
 SolveGraph = StateGraph[SolveState, None, SolveState, SolveState]
-
-
-def served_schemas(served: bool) -> dict[str, Any]:
-    """`StateGraph`'s input and output schemas for a served graph (LangGraph server): the
-    task in (`TaskInput`), the answer out (`TaskOutput`); none (the whole state) otherwise."""
-    return {"input_schema": TaskInput, "output_schema": TaskOutput} if served else {}
-
-
-def start_node(state_type: type[SolveState], budget: Budget | None) -> Node:
-    """A first node for tasks that arrive from outside (e.g. on a LangGraph server thread).
-
-    A task not yet in the transcript starts a fresh state, so a second task on a thread is
-    answered on its own (the first one's steps, usage and messages stay in the thread's
-    history). A task without a budget gets `budget`; one with its own is held to the
-    stricter of both.
-    """
-    fields = state_type.model_fields.items()
-    reducers = [name for name, f in fields if any(callable(m) for m in f.metadata)]
-
-    async def start(state: Any) -> dict[str, Any]:
-        task = state.task
-        if budget is not None:
-            given = "budget" in task.model_fields_set
-            limit = task.budget.capped(budget) if given else budget
-            task = task.model_copy(update={"budget": limit})
-        if any(m.id == task.id for m in state.messages):
-            return {"task": task}
-        task = task.model_copy(update={"run_id": task.run_id or task.id})
-        fresh = dict(state_type(task=task, messages=[task]))
-        return {**fresh, **{name: Overwrite(fresh[name]) for name in reducers}}
-
-    return start
-
-
-def add_start(
-    graph: StateGraph[Any, Any, Any, Any],
-    state_type: type[SolveState],
-    first: str,
-    *,
-    budget: Budget | None,
-    served: bool,
-) -> None:
-    """Begin `graph` at `first`, through `start_node` when tasks arrive from outside (a
-    budget to apply, or served)."""
-    if budget is None and not served:
-        graph.add_edge(START, first)
-        return
-    graph.add_node("start", start_node(state_type, budget))
-    graph.add_edge(START, "start")
-    graph.add_edge("start", first)
 
 
 async def advance(state: SolveState) -> dict[str, Any]:
@@ -159,6 +111,21 @@ class SolveOptions(TypedDict, total=False):
     budget: Budget | None
     nodes: Mapping[str, Node] | None
     served: bool
+
+
+def solve_options(settings: Settings) -> SolveOptions:
+    """The options of `create_solve_graph` that `settings` decide, for graphs of your own
+    built on the solve graph: `create_solve_graph(model, sandbox, **solve_options(s))`."""
+    return SolveOptions(
+        policy=settings.steer,
+        exec_timeout=settings.exec_timeout,
+        max_revisions=settings.max_revisions,
+        max_replans=settings.max_replans,
+        snapshots=settings.snapshot_dir if settings.snapshots else None,
+        approve=settings.approve,
+        candidates=settings.candidates,
+        selector=settings.selector,
+    )
 
 
 class Routes:

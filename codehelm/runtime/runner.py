@@ -45,7 +45,7 @@ from codehelm.graphs.compose import (
 )
 from codehelm.graphs.fix import FIX_TYPES
 from codehelm.graphs.research import ResearchState
-from codehelm.graphs.solve import SolveGraph, SolveOptions, create_solve_graph
+from codehelm.graphs.solve import SolveGraph, create_solve_graph, solve_options
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
 from codehelm.runtime.checkpoints import open_checkpointer
@@ -101,21 +101,6 @@ class RunResult(BaseModel):
     usage: Usage = Usage()
     steps: int = 0
     wall_s: float = 0.0
-
-
-def solve_options(settings: Settings) -> SolveOptions:
-    """The options of `create_solve_graph` that `settings` decide, for graphs of your own
-    built on the solve graph: `create_solve_graph(model, sandbox, **solve_options(s))`."""
-    return SolveOptions(
-        policy=settings.steer,
-        exec_timeout=settings.exec_timeout,
-        max_revisions=settings.max_revisions,
-        max_replans=settings.max_replans,
-        snapshots=settings.snapshot_dir if settings.snapshots else None,
-        approve=settings.approve,
-        candidates=settings.candidates,
-        selector=settings.selector,
-    )
 
 
 def solve_graph(model: ModelClient, sandbox: Sandbox, settings: Settings) -> SolveGraph:
