@@ -15,7 +15,12 @@ one fix (a release that changed at most ``MAX_GOLD`` source files):
   docs and examples, the same for every ranker; gold files are the candidates whose content
   changed in the newer release, minus files whose only changed lines mention a version
   (version bumps);
-* every ranker sees the older release's tree (the code before the fix).
+* every ranker sees the older release's tree (the code before the fix), as a git clone with
+  history: per package, a repository whose commits are the candidate files of its releases in
+  ``SERIES`` (all series, in version order, one commit per release, a fixed author and date),
+  cloned at the older release's commit with nothing later (checked: the newer release's commit
+  is not in the clone), so that ``rank_files`` can use the change history as in a real
+  repository. BM25 reads text only and is unaffected.
 
 A pair scores a hit@k when any gold file is among the first k. Packages are split in two:
 ``DEV`` (used to tune :class:`codehelm.tools.repo.map.RankWeights`, ``--tune``) and the
@@ -26,10 +31,12 @@ held-out rest, whose numbers are the ones to quote. Run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import hashlib
 import itertools
 import json
+import os
 import re
 import shutil
 import statistics
@@ -42,6 +49,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from codehelm.tools.repo import history
 from codehelm.tools.repo import map as repomap
 from codehelm.tools.repo.map import REPO_MAP_ONLY, RankWeights, file_signals, source_files
 
@@ -51,6 +59,10 @@ MIN_FILES = 30
 MAX_GOLD = 3
 MIN_WORDS = 4  # an entry such as "No significant changes." or "Misc: #4429" says nothing
 KS = (1, 3, 5)
+# A commit of the history repositories is a whole release (tens of commits in the real
+# history), so the history's half-life is counted in releases here, tuned on the dev split;
+# the library's default (codehelm.tools.repo.history.HALF_LIFE) counts ordinary commits.
+HALF_LIFE_RELEASES = 1.0
 
 # (package, consecutive releases): each adjacent pair is one candidate item
 SERIES: list[tuple[str, list[str]]] = [
@@ -264,33 +276,112 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]{3,}", text.lower()))
 
 
-def prepare_tree(pkg: str, version: str, files: dict[str, str]) -> Path:
-    """The candidate files alone in a directory of their own (the tree every ranker sees);
-    named by a digest of the file set, so a change of the filters builds a new one."""
-    digest = hashlib.sha1("\0".join(sorted(files)).encode()).hexdigest()[:10]
-    tree = CACHE / "trees" / f"{pkg}-{version}-{digest}"
-    if not tree.is_dir():
-        tmp = tree.with_name(tree.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+# a fixed identity and date: the history repositories are the same on every run and machine
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "codehelm-bench",
+    "GIT_AUTHOR_EMAIL": "bench@codehelm.invalid",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_NAME": "codehelm-bench",
+    "GIT_COMMITTER_EMAIL": "bench@codehelm.invalid",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-c", "advice.detachedHead=false", *args],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    """``2.3.10`` after ``2.3.9`` (the versions in ``SERIES`` are plain numbers)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def history_repo(pkg: str, releases: list[tuple[str, dict[str, str]]]) -> Path:
+    """A git repository of ``pkg`` whose commits are the candidate files of ``releases``
+    (oldest first), one commit per release tagged ``v<version>``; named by a digest of the
+    releases and their files, so a change of the series or the filters builds a new one."""
+    h = hashlib.sha1()
+    for version, files in releases:
+        h.update(f"{version}\0".encode())
+        for rel in sorted(files):
+            h.update(f"{rel}\0{files[rel]}\0".encode())
+    repo = CACHE / "history" / f"{pkg}-{h.hexdigest()[:10]}"
+    if repo.is_dir():
+        return repo
+    tmp = repo.with_name(repo.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _git(tmp, "init", "-q", "-b", "main")
+    for version, files in releases:
+        for child in tmp.iterdir():
+            if child.is_dir() and child.name != ".git":
+                shutil.rmtree(child)
+            elif child.is_file():
+                child.unlink()
         for rel, text in files.items():
             p = tmp / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(text, encoding="utf-8")
-        tmp.rename(tree)
-    return tree
+        _git(tmp, "add", "-A")
+        _git(tmp, "commit", "-q", "--allow-empty", "--no-verify", "-m", f"{pkg} {version}")
+        _git(tmp, "tag", f"v{version}")
+    tmp.rename(repo)
+    return repo
+
+
+def checkout(repo: Path, old: str, new: str, files: dict[str, str]) -> Path:
+    """A clone of ``repo`` holding release ``old`` and its history only: the commit of ``new``
+    (the fix) is asserted absent, and the tree asserted to be ``files``."""
+    old_sha = _git(repo, "rev-parse", f"v{old}^{{commit}}").stdout.strip()
+    new_sha = _git(repo, "rev-parse", f"v{new}^{{commit}}").stdout.strip()
+    dest = CACHE / "checkouts" / f"{repo.name}-{old}"
+    if not dest.is_dir():
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        clone = ["clone", "-q", "--no-local", "--no-tags", "--single-branch", "--branch"]
+        _git(tmp.parent, *clone, f"v{old}", str(repo), tmp.name)
+        tmp.rename(dest)
+    # no leakage: HEAD is the older release, and the newer one is not even in the object store
+    assert _git(dest, "rev-parse", "HEAD").stdout.strip() == old_sha
+    assert _git(dest, "cat-file", "-e", f"{new_sha}^{{commit}}", check=False).returncode != 0
+    listed = _git(dest, "-c", "core.quotepath=off", "ls-files").stdout.splitlines()
+    assert sorted(listed) == sorted(files), f"{dest}: tree differs from the release"
+    return dest
 
 
 def build_pairs() -> list[dict[str, Any]]:
     pairs = []
-    for pkg, versions in SERIES:
-        for old_v, new_v in itertools.pairwise(versions):
+    versions: dict[str, set[str]] = {}
+    for pkg, series in SERIES:
+        versions.setdefault(pkg, set()).update(series)
+    roots = {(pkg, v): download(pkg, v) for pkg, vs in versions.items() for v in sorted(vs)}
+    cands = {key: python_files(root) for key, root in roots.items() if root is not None}
+    repos = {
+        pkg: history_repo(
+            pkg, [(v, cands[pkg, v]) for v in sorted(vs, key=_release_key) if (pkg, v) in cands]
+        )
+        for pkg, vs in versions.items()
+    }
+    for pkg, series in SERIES:
+        for old_v, new_v in itertools.pairwise(series):
             why = ""
-            old_root, new_root = download(pkg, old_v), download(pkg, new_v)
+            old_root, new_root = roots[pkg, old_v], roots[pkg, new_v]
             if old_root is None or new_root is None:
                 why = "download failed"
             else:
                 issue = changelog_entry(new_root, new_v)
-                old_files, new_files = python_files(old_root), python_files(new_root)
+                old_files, new_files = cands[pkg, old_v], cands[pkg, new_v]
                 gold = gold_files(old_files, new_files)
                 if not issue:
                     why = "no changelog entry"
@@ -303,13 +394,14 @@ def build_pairs() -> list[dict[str, Any]]:
             if why:
                 print(f"skip {pkg} {old_v}->{new_v}: {why}", file=sys.stderr)
                 continue
+            tree = checkout(repos[pkg], old_v, new_v, old_files)
             pairs.append(
                 {
                     "pkg": pkg,
                     "old": old_v,
                     "new": new_v,
                     "split": "dev" if pkg in DEV else "held-out",
-                    "tree": str(prepare_tree(pkg, old_v, old_files)),
+                    "tree": str(tree),
                     "issue": issue,
                     "gold": gold,
                     "n_files": len(old_files),
@@ -323,24 +415,37 @@ def _top(scores: dict[str, float], k: int = max(KS)) -> list[str]:
 
 
 def _timed(fn: Callable[[], dict[str, float]]) -> tuple[list[str], float]:
-    """Top files and seconds of one query, with the in-process caches cold (the on-disk tags
-    cache warm), so every method pays for reading what it needs."""
+    """Top files and seconds of one query, with the in-process caches (tags, git history) cold
+    and the on-disk tags cache warm, so every method pays for reading what it needs."""
     repomap.clear_memory_cache()
+    history.clear_cache()
     t0 = time.perf_counter()
     top = _top(fn())
     return top, time.perf_counter() - t0
 
 
-def run(pairs: list[dict[str, Any]], weights: RankWeights) -> None:
-    """Rank every pair with the three methods; store ``ranked`` and ``seconds`` in it."""
+def run(pairs: list[dict[str, Any]], weights: RankWeights, half_life: float) -> None:
+    """Rank every pair with each method; store ``ranked`` and ``seconds`` in it. Besides BM25,
+    the repo map and ``rank_files``: the change history alone, BM25 plus the history (with
+    ``rank_files``'s history weight) and ``rank_files`` without the history."""
+    history_only = RankWeights(lexical=0.0, graph=0.0, mentions=0.0, history=1.0)
+    bm25_history = RankWeights(lexical=1.0, graph=0.0, mentions=0.0, history=weights.history)
+    no_history = dataclasses.replace(weights, history=0.0)
+
+    def blend(w: RankWeights) -> Callable[[Path, str], dict[str, float]]:
+        return lambda tree, issue: file_signals(tree, issue, TAGS, half_life).blend(w)
+
     methods: dict[str, Callable[[Path, str], dict[str, float]]] = {
         "BM25": lambda tree, issue: repomap.lexical_scores(tree, issue, TAGS),
-        "repo map only": lambda tree, issue: file_signals(tree, issue, TAGS).blend(REPO_MAP_ONLY),
-        "rank_files (blend)": lambda tree, issue: file_signals(tree, issue, TAGS).blend(weights),
+        "repo map only": blend(REPO_MAP_ONLY),
+        "history only": blend(history_only),
+        "BM25 + history": blend(bm25_history),
+        "rank_files without history": blend(no_history),
+        "rank_files (blend)": blend(weights),
     }
     for pair in pairs:
         tree, issue = Path(pair["tree"]), pair["issue"]
-        file_signals(tree, issue, TAGS)  # fill the on-disk cache first, outside the timings
+        file_signals(tree, issue, TAGS, half_life)  # fill the disk cache, outside the timings
         pair["ranked"], pair["seconds"] = {}, {}
         for name, method in methods.items():
             top, secs = _timed(lambda m=method, t=tree, i=issue: m(t, i))  # type: ignore[misc]
@@ -353,22 +458,28 @@ def hits(pairs: list[dict[str, Any]], ranked: Callable[[dict[str, Any]], list[st
     return [100.0 * sum(bool(set(p["gold"]) & set(ranked(p)[:k])) for p in pairs) / n for k in KS]
 
 
-def tune(pairs: list[dict[str, Any]]) -> RankWeights:
-    """Grid search of the blend weights on ``pairs`` (the dev split): best mean of hit@1/3/5."""
-    signals = [file_signals(Path(p["tree"]), p["issue"], TAGS) for p in pairs]
+def tune(pairs: list[dict[str, Any]]) -> tuple[RankWeights, float]:
+    """Grid search of the blend weights and the history half-life (in releases) on ``pairs``
+    (the dev split): best mean of hit@1/3/5."""
     grid = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+    history_grid = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
     results = []
-    for g, m in itertools.product(grid, grid):
-        w = RankWeights(lexical=1.0, graph=g, mentions=m)
-        tops = {id(p): _top(s.blend(w)) for p, s in zip(pairs, signals, strict=True)}
-        row = hits(pairs, lambda p, tops=tops: tops[id(p)])  # type: ignore[misc]
-        results.append((statistics.mean(row), row, w))
-    results.sort(key=lambda r: -r[0])
+    for half_life in (0.5, 1.0, 2.0, 5.0):
+        signals = [file_signals(Path(p["tree"]), p["issue"], TAGS, half_life) for p in pairs]
+        for g, m, h in itertools.product(grid, grid, history_grid):
+            w = RankWeights(lexical=1.0, graph=g, mentions=m, history=h)
+            tops = {id(p): _top(s.blend(w)) for p, s in zip(pairs, signals, strict=True)}
+            row = hits(pairs, lambda p, tops=tops: tops[id(p)])  # type: ignore[misc]
+            results.append((statistics.mean(row), row, w, half_life))
+    results.sort(key=lambda r: -r[0])  # stable: ties keep the grid order (smaller weights)
     print("\ndev-split grid (lexical weight 1), best first:")
-    for _mean, row, w in results[:8]:
+    for _mean, row, w, half_life in results[:10]:
         cells = " ".join(f"{h:5.1f}" for h in row)
-        print(f"  graph={w.graph:<5} mentions={w.mentions:<5} {cells}")
-    return results[0][2]
+        print(
+            f"  graph={w.graph:<5} mentions={w.mentions:<5} history={w.history:<5} "
+            f"half-life={half_life:<4} {cells}"
+        )
+    return results[0][2], results[0][3]
 
 
 def table(pairs: list[dict[str, Any]], title: str) -> str:
@@ -398,9 +509,9 @@ def main() -> None:
     pairs = build_pairs()
     dev = [p for p in pairs if p["split"] == "dev"]
     held = [p for p in pairs if p["split"] != "dev"]
-    weights = tune(dev) if args.tune else RankWeights()
-    print(f"\nweights: {weights}")
-    run(pairs, weights)
+    weights, half_life = tune(dev) if args.tune else (RankWeights(), HALF_LIFE_RELEASES)
+    print(f"\nweights: {weights}, history half-life: {half_life} releases")
+    run(pairs, weights, half_life)
     print(f"\n{len(pairs)} release pairs, {time.monotonic() - t0:.0f}s\n")
     print(table(held, "held-out split (report these)") + "\n")
     print(table(dev, "dev split (weights tuned here)") + "\n")

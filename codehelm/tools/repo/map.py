@@ -8,8 +8,9 @@ more, private or ubiquitous ones less) and ranked with PageRank personalised by 
 text mentions: files, identifiers and stack-trace frames.
 
 For localisation, :func:`rank_files` blends that PageRank with BM25 over each file's path and
-content and with the direct evidence of the issue (:class:`RankWeights`; BM25 does most of the
-work on real changelog-sized issues, see ``benchmarks/localization.py``).
+content, with the direct evidence of the issue and, in a git repository, with how often and how
+recently each file changed (:class:`RankWeights`; BM25 does most of the work on real
+changelog-sized issues, see ``benchmarks/localization.py``).
 
 Two entry points need no model: :func:`rank_files` (file-level localisation) and
 :func:`repo_map` (the top files with the signature lines of their top definitions, within a
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
+from codehelm.tools.repo.history import HALF_LIFE, change_scores
 
 __all__ = [
     "REPO_MAP_ONLY",
@@ -547,38 +550,45 @@ def _is_distinctive(name: str) -> bool:
 
 @dataclass(frozen=True)
 class RankWeights:
-    """How :func:`rank_files` blends its three signals, each scaled to [0, 1] by its maximum.
+    """How :func:`rank_files` blends its signals, each scaled to [0, 1] by its maximum.
 
     ``lexical``: BM25 of the issue text over each file's path and content. ``graph``: the
     personalised PageRank over the identifier graph. ``mentions``: the direct evidence the
     issue gives (stack-trace frames, file paths and dotted module names it names, definers of
-    the identifiers it uses, files whose name it says). The defaults were tuned on the dev
-    split of ``benchmarks/localization.py``; ``RankWeights(0, 1, 1)`` is the repo map alone
-    and ``RankWeights(1, 0, 0)`` plain BM25.
+    the identifiers it uses, files whose name it says). ``history``: how often and how
+    recently the file changed in the git history
+    (:func:`codehelm.tools.repo.history.change_scores`; zero outside a git repository). The
+    defaults were tuned on the dev split of ``benchmarks/localization.py``;
+    ``RankWeights(0, 1, 1, 0)`` is the repo map alone and ``RankWeights(1, 0, 0, 0)`` plain BM25.
     """
 
     lexical: float = 1.0
     graph: float = 0.25
     mentions: float = 0.1
+    history: float = 0.3
 
 
-REPO_MAP_ONLY = RankWeights(lexical=0.0, graph=1.0, mentions=1.0)
+REPO_MAP_ONLY = RankWeights(lexical=0.0, graph=1.0, mentions=1.0, history=0.0)
 
 
 @dataclass
 class FileSignals:
-    """Each file's three ranking signals, each scaled to [0, 1] by its maximum."""
+    """Each file's ranking signals, each scaled to [0, 1] by its maximum."""
 
     files: list[str]
     lexical: dict[str, float]  # BM25 of the issue over the file's path and content
     graph: dict[str, float]  # personalised PageRank over the identifier graph
     mentions: dict[str, float]  # direct evidence: frames, paths, modules, identifiers named
+    history: dict[str, float] = field(default_factory=dict)  # recent changes; {} if no git
 
     def blend(self, weights: RankWeights | None = None) -> dict[str, float]:
         """Each file's score: the weighted sum of its signals."""
         w = weights or RankWeights()
         return {
-            f: w.lexical * self.lexical[f] + w.graph * self.graph[f] + w.mentions * self.mentions[f]
+            f: w.lexical * self.lexical[f]
+            + w.graph * self.graph[f]
+            + w.mentions * self.mentions[f]
+            + w.history * self.history.get(f, 0.0)
             for f in self.files
         }
 
@@ -633,6 +643,7 @@ def _rank(
     root: str | Path,
     issue_text: str,
     cache_dir: str | Path | None = None,
+    history_half_life: float = HALF_LIFE,
 ) -> _Ranking:
     base = Path(root).resolve()
     files = source_files(base)
@@ -694,6 +705,7 @@ def _rank(
         _scaled(bm25_scores(docs, issue_text)),
         _scaled({f: rank.get(f, 0.0) for f in files}),
         _scaled({f: person.get(f, 0.0) for f in files}),
+        _scaled({f: s for f, s in change_scores(base, history_half_life).items() if f in tags}),
     )
 
     # Distribute each file's rank over its out-edges onto (definer, ident)
@@ -724,10 +736,15 @@ def rank_files_scored(
 
 
 def file_signals(
-    repo_root: str | Path, issue_text: str, cache_dir: str | Path | None = None
+    repo_root: str | Path,
+    issue_text: str,
+    cache_dir: str | Path | None = None,
+    history_half_life: float = HALF_LIFE,
 ) -> FileSignals:
-    """The lexical, graph and mention signals of every source file for ``issue_text``."""
-    return _rank(repo_root, issue_text, cache_dir).signals
+    """The lexical, graph, mention and history signals of every source file for
+    ``issue_text`` (``history_half_life`` in commits, see
+    :func:`codehelm.tools.repo.history.change_scores`)."""
+    return _rank(repo_root, issue_text, cache_dir, history_half_life).signals
 
 
 def rank_files(
@@ -741,8 +758,8 @@ def rank_files(
 
     Paths are relative to ``repo_root`` (POSIX separators). No model is involved: each file's
     score blends BM25 of the issue over its path and content, its PageRank over the identifier
-    graph personalised by what the issue mentions, and that direct evidence itself (see
-    :class:`RankWeights`).
+    graph personalised by what the issue mentions, that direct evidence itself and, in a git
+    repository, how often and how recently the file changed (see :class:`RankWeights`).
     """
     return [f for f, _ in rank_files_scored(repo_root, issue_text, k, cache_dir, weights)]
 
