@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import itertools
 import logging
 import os
@@ -166,8 +167,11 @@ def _enable_pids(path: Path) -> None:
         control.write_text("+pids")
 
 
+@functools.cache
 def _remove_stale(parent: Path) -> None:
-    """Delete empty cgroups left by earlier host processes that died without cleaning up."""
+    """Delete empty cgroups left by earlier host processes that died without cleaning up.
+    Once per process: a scan checks every sandbox's cgroup (O(sandboxes) per start made
+    starting hundreds quadratic); later deaths are cleaned up by the next process."""
     with contextlib.suppress(OSError):
         for entry in parent.iterdir():
             name = entry.name.split("-")
