@@ -10,8 +10,7 @@
 A sandbox handed out is the caller's: it is never returned to the pool (its state would
 leak into the next user), and the pool starts a replacement in the background. Its
 `sibling()` (the verifier's fresh sandbox) comes from the pool too, started already, when
-one is ready. A pooled worker has also imported what snapshots use (`PRELOAD`), which
-would otherwise cost its first snapshot ~100 ms.
+one is ready. A pooled worker has also imported the modules snapshots always use (`PRELOAD`).
 """
 
 from __future__ import annotations

@@ -26,23 +26,17 @@ from codehelm.tools.sandbox.base import Sandbox
 STATE_FILE = ".codehelm-state.pkl"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 # What the snapshot code imports in the interpreter, imported ahead (by a `SandboxPool`
-# warming a sandbox) so that its first snapshot does not spend ~100 ms importing it.
+# warming a sandbox). cloudpickle (~25 ms of CPU to import) is not: a snapshot imports it
+# only for values plain pickle cannot carry to another interpreter.
 PRELOAD = """
-try:
-    import cloudpickle as _preloaded
-except ImportError:
-    import pickle as _preloaded
-import importlib as _importlib, json as _json, types as _types
-del _preloaded, _importlib, _json, _types
+import importlib as _importlib, json as _json, pickle as _pickle, types as _types
+del _importlib, _json, _pickle, _types
 """
 
 _SAVE = f"""
 def _codehelm_save_state():
-    import json, types
-    try:
-        import cloudpickle as pickler
-    except ImportError:
-        import pickle as pickler
+    import json, pickle, types
+    pickler = pickle  # cloudpickle once a value needs it: one defined here (in __main__)
     values, modules, skipped = {{}}, {{}}, []
     for name, value in list(globals().items()):
         if name.startswith("_"):
@@ -51,7 +45,17 @@ def _codehelm_save_state():
             modules[name] = value.__name__
             continue
         try:
-            pickler.dumps(value)
+            plain = b"__main__" not in pickle.dumps(value)
+        except Exception:
+            plain = False
+        if not plain and pickler is pickle:
+            try:
+                import cloudpickle as pickler
+            except ImportError:
+                pass
+        try:
+            if not plain:
+                pickler.dumps(value)
         except Exception as exc:
             skipped.append(f"{{name}} ({{type(value).__name__}}: {{type(exc).__name__}})")
         else:
