@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
 from pathlib import Path
@@ -21,7 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from codehelm.errors import RunNotFoundError
 from codehelm.evals.report import ALL, calibrate, summarize
-from codehelm.evals.runner import read_records
+from codehelm.evals.runner import EvalRecord, read_records
 from codehelm.runtime.trace import RunRecord, TraceEvent
 from codehelm.ui import approvals, details, live
 from codehelm.ui.graph import mermaid
@@ -36,11 +37,17 @@ HERE = Path(__file__).parent
 
 
 class Viewer:
-    """The pages over `stores`; `secret` guards the approval form against other sites."""
+    """The pages over `stores`; `secret` guards the approval form against other sites.
+
+    A handler never blocks the event loop (and so every other page and live stream): the
+    stores, checkpoints and eval files are read in a worker thread, each store opened, read
+    and closed within the one thread call (a SQLite connection stays in its thread)."""
 
     def __init__(self, stores: Stores, secret: str) -> None:
         self.stores, self.secret = stores, secret
         self.env = environment()
+        for template in self.env.list_templates():  # loaded now, not from a handler
+            self.env.get_template(template)
         self.templates = Jinja2Templates(env=self.env)
         self.steps = Steps(self.env)
 
@@ -57,16 +64,18 @@ class Viewer:
         page = int(asked) if asked.isdigit() and int(asked) > 0 else 1
         if store_name not in self.stores.names() or status not in (None, *STATUSES):
             raise HTTPException(400, "unknown store or status")
-        records: list[RunRecord] = []
-        digests: dict[str, tuple[str | None, int]] = {}
-        total = 0
-        with self.stores.open(store_name) as store:
-            if store is not None:
+
+        def read() -> tuple[list[RunRecord], int, dict[str, tuple[str | None, int]]]:
+            with self.stores.open(store_name) as store:
+                if store is None:
+                    return [], 0, {}
                 offset = (page - 1) * PAGE_SIZE
                 records, total = store.find_runs(
                     search=search, status=status, limit=PAGE_SIZE, offset=offset
                 )
-                digests = store.run_digests([r.run_id for r in records])
+                return records, total, store.run_digests([r.run_id for r in records])
+
+        records, total, digests = await asyncio.to_thread(read)
         return self.page(
             request,
             "runs.html",
@@ -84,13 +93,18 @@ class Viewer:
 
     async def run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        name = self.stores.holding(run_id)
         everything = request.query_params.get("all") == "1"
-        with self.stores.open(name) as store:
-            assert store is not None
-            record = store.get_run(run_id)
-            events = store.events(run_id)
-            digest = store.run_digests([run_id])[run_id]
+
+        def read() -> tuple[str, RunRecord, list[TraceEvent], tuple[str | None, int], str | None]:
+            name = self.stores.holding(run_id)
+            with self.stores.open(name) as store:
+                assert store is not None
+                record = store.get_run(run_id)
+                events = store.events(run_id)
+                digest = store.run_digests([run_id])[run_id]
+            return name, record, events, digest, mermaid(record, events)  # may import a graph
+
+        name, record, events, digest, graph = await asyncio.to_thread(read)
         settings = self.stores.settings(name)
         research = fix = pending = None
         if record.kind.endswith(":research_graph"):
@@ -108,7 +122,7 @@ class Viewer:
             steps=[self.steps.html(name, e) for e in shown],
             after=events[-1].id if events else 0,
             everything=everything,
-            graph=mermaid(record, events),
+            graph=graph,
             research=research,
             fix=fix,
             pending=pending,
@@ -117,7 +131,7 @@ class Viewer:
 
     async def stream(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        name = self.stores.holding(run_id)
+        name = await asyncio.to_thread(self.stores.holding, run_id)
         everything = request.query_params.get("all") == "1"
         after = int(request.query_params.get("after", "0") or 0)
         head = self.env.get_template("run_head.html")
@@ -135,23 +149,31 @@ class Viewer:
     async def call(self, request: Request) -> Response:
         """A model call's prompt and reply, which the run page loads when opened."""
         run_id, event_id = request.path_params["run_id"], int(request.path_params["event_id"])
-        with self.stores.open(self.stores.holding(run_id)) as store:
-            assert store is not None
-            found = store.events(run_id, after=event_id - 1, limit=1)
+
+        def read() -> list[TraceEvent]:
+            with self.stores.open(self.stores.holding(run_id)) as store:
+                assert store is not None
+                return store.events(run_id, after=event_id - 1, limit=1)
+
+        found = await asyncio.to_thread(read)
         if not found or found[0].id != event_id:
             raise HTTPException(404, f"run {run_id} has no event {event_id}")
         return self.page(request, "call.html", event=found[0])
 
     async def approve(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        name = self.stores.holding(run_id)
         form = dict(parse_qsl((await request.body()).decode()))  # a plain urlencoded form
+
+        def check_paused(name: str) -> None:
+            with self.stores.open(name) as store:
+                assert store is not None
+                if store.get_run(run_id).status != "paused":
+                    raise HTTPException(409, f"run {run_id} is not waiting for an approval")
+
+        name = await asyncio.to_thread(self.stores.holding, run_id)
         if not secrets.compare_digest(form.get("secret", ""), self.secret):
             raise HTTPException(403, "the form is not from this viewer")
-        with self.stores.open(name) as store:
-            assert store is not None
-            if store.get_run(run_id).status != "paused":
-                raise HTTPException(409, f"run {run_id} is not waiting for an approval")
+        await asyncio.to_thread(check_paused, name)
         try:
             fields = approvals.decision(form)
         except ValueError as exc:
@@ -160,33 +182,41 @@ class Viewer:
         return RedirectResponse(f"/runs/{run_id}", 303)
 
     async def evals(self, request: Request) -> Response:
-        folders = {
-            name: len(read_records(path / "runs.jsonl")) for name, path in self.eval_folders()
-        }
+
+        def count() -> dict[str, int]:
+            return {
+                name: len(read_records(path / "runs.jsonl")) for name, path in self.eval_folders()
+            }
+
+        folders = await asyncio.to_thread(count)
         return self.page(request, "evals.html", folders=folders)
 
     async def eval(self, request: Request) -> Response:
         name, folder = self.eval_folder(request)
-        records = read_records(folder / "runs.jsonl")
-        return self.page(
-            request,
-            "eval.html",
-            name=name,
-            folder=folder,
-            rows=summarize(records),
-            calibration=calibrate(records),
-            chart=(folder / "accuracy_vs_tokens.png").is_file(),
-            everything=ALL,
-        )
+
+        def read() -> dict[str, Any]:
+            records = read_records(folder / "runs.jsonl")
+            return {
+                "rows": summarize(records),
+                "calibration": calibrate(records),
+                "chart": (folder / "accuracy_vs_tokens.png").is_file(),
+            }
+
+        report = await asyncio.to_thread(read)
+        return self.page(request, "eval.html", name=name, folder=folder, everything=ALL, **report)
 
     async def eval_records(self, request: Request) -> Response:
         name, folder = self.eval_folder(request)
         family, mode = request.query_params.get("family", ALL), request.query_params.get("mode")
-        records = [
-            r
-            for r in read_records(folder / "runs.jsonl")
-            if family in (ALL, r.family) and mode in (None, r.mode)
-        ]
+
+        def read() -> list[EvalRecord]:
+            return [
+                r
+                for r in read_records(folder / "runs.jsonl")
+                if family in (ALL, r.family) and mode in (None, r.mode)
+            ]
+
+        records = await asyncio.to_thread(read)
         return self.page(
             request, "eval_records.html", name=name, family=family, mode=mode, records=records
         )
@@ -194,9 +224,9 @@ class Viewer:
     async def eval_chart(self, request: Request) -> Response:
         _, folder = self.eval_folder(request)
         chart = folder / "accuracy_vs_tokens.png"
-        if not chart.is_file():
+        if not await asyncio.to_thread(chart.is_file):
             raise HTTPException(404, "this eval has no chart yet")
-        return FileResponse(chart)
+        return FileResponse(chart, media_type="image/png")  # no guess: it reads files
 
     def eval_folders(self) -> list[tuple[str, Path]]:
         return sorted(self.stores.evals.items())

@@ -3,6 +3,7 @@ and citations, a fix run's patch and tests, and a paused run's pending approval.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,11 @@ from codehelm.runtime.trace import RunRecord
 _SVG = re.compile(r"<svg.*</svg>", re.DOTALL)
 
 
-def _has_checkpoints(settings: Settings) -> bool:
+async def _has_checkpoints(settings: Settings) -> bool:
     """Whether there are checkpoints to read: a SQLite file must be there already (opening
-    it would create it); a PostgreSQL database is asked."""
+    it would create it; looked for off the event loop); a PostgreSQL database is asked."""
     location = settings.checkpoint_location
-    return is_url(location) or Path(location).is_file()
+    return is_url(location) or await asyncio.to_thread(Path(location).is_file)
 
 
 class Research(BaseModel):
@@ -40,7 +41,7 @@ class Research(BaseModel):
 
 async def research(settings: Settings, run_id: str) -> Research | None:
     """The report, its citations and the mind map drawn as SVG (None: no checkpoint yet)."""
-    if not _has_checkpoints(settings):
+    if not await _has_checkpoints(settings):
         return None
     try:
         state = await checkpointed_state(settings, run_id, ResearchState)
@@ -60,7 +61,7 @@ async def research(settings: Settings, run_id: str) -> Research | None:
 
 async def fix(settings: Settings, record: RunRecord) -> FixResult | None:
     """The fix run's patch, checks and candidates (None: no checkpoint yet)."""
-    if not _has_checkpoints(settings):
+    if not await _has_checkpoints(settings):
         return None
     try:
         return await fix_result(settings, record.run_id, record.status, record.wall_s)
@@ -70,7 +71,7 @@ async def fix(settings: Settings, record: RunRecord) -> FixResult | None:
 
 async def pending_approval(settings: Settings, run_id: str) -> dict[str, Any] | None:
     """What a paused run waits for: the approver's request (`code`, `goal`, ...), if any."""
-    if not _has_checkpoints(settings):
+    if not await _has_checkpoints(settings):
         return None
     config: Any = {"configurable": {"thread_id": run_id}}
     async with open_checkpointer(settings.checkpoint_location, checkpoint_serializer()) as saver:

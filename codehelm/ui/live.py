@@ -23,12 +23,18 @@ async def updates(
     """Events for the page of `run_id`, which already shows the steps up to `after`. A step
     that was still running is sent again when it ends (the page replaces it by its id)."""
     cursor, seen, head = after, dict[int, str](), ""
-    while True:
+
+    def read(cursor: int) -> tuple[RunRecord, list[TraceEvent], tuple[str | None, int]]:
+        """The run, its events after `cursor` and its digest: run in a worker thread, the
+        store opened and closed there (a SQLite connection stays in its thread)."""
         with stores.open(name) as store:
             assert store is not None, "the run was found in this store"
             record = store.get_run(run_id)
             events = store.events(run_id, after=cursor)
-            digest = store.run_digests([run_id])[run_id]
+            return record, events, store.run_digests([run_id])[run_id]
+
+    while True:
+        record, events, digest = await asyncio.to_thread(read, cursor)
         for event in events:
             html = step_html(event) if seen.get(event.id) != event.status else None
             seen[event.id] = event.status
