@@ -14,7 +14,9 @@ from its start), as medians over `--repeats`, and codehelm's ratio to bare LangG
   (`open_checkpointer`: one shared SQLite connection per file, or a pool of PostgreSQL
   connections) and `durability="sync"`, as codehelm's runner uses.
 
-The CPU line splits this process's CPU time from the sandbox processes' (reaped children).
+The last lines give this process's CPU time and what one sandbox start costs the machine,
+measured in the same run: with a pool started ahead, the table measures the runs; a steady
+stream of runs also pays for starting their sandboxes, which caps it at the rate printed.
 
     python benchmarks/concurrency.py [--runs 1,10,50,100,200] [--repeats 3]
                                      [--postgres postgresql://USER@HOST:PORT/postgres]
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 
@@ -218,14 +221,35 @@ async def measure(counts: list[int], repeats: int) -> None:
     cpu = os.times()
     print_table(counts, samples)
     own = cpu.user + cpu.system - cpu_before.user - cpu_before.system
-    children = (
-        cpu.children_user
-        + cpu.children_system
-        - cpu_before.children_user
-        - cpu_before.children_system
+    cores = os.cpu_count() or 1
+    print(f"\nCPU of this process: {own:.1f} s in all; {cores} cores")
+    start_ms = statistics.median([await sandbox_start_cpu_ms() for _ in range(repeats)])
+    runs_per_s = cores * 1000 / (SANDBOXES_PER_RUN * start_ms)
+    print(
+        f"Sandbox start: {start_ms:.0f} ms of machine CPU each (median of {repeats} x"
+        f" {STARTS} pooled starts). A run uses {SANDBOXES_PER_RUN} (its own, the verifier's"
+        f" sibling), which the pool must start again: a steady stream of runs is capped at"
+        f" {runs_per_s:.1f} runs/s = {runs_per_s * AGENT_STEPS:.0f} agent steps/s by sandbox"
+        " starts alone (the table's pools were filled before the clock started)."
     )
-    cores = os.cpu_count()
-    print(f"\nCPU: this process {own:.1f} s, sandbox processes {children:.1f} s; {cores} cores")
+
+
+SANDBOXES_PER_RUN = 2
+STARTS = 10
+
+
+async def sandbox_start_cpu_ms() -> float:
+    """Machine CPU (every process: bubblewrap's namespaces, the interpreter, the snapshot
+    preload) per sandbox a pool starts."""
+    before = _machine_busy_s()
+    async with SandboxPool(size=STARTS) as pool:
+        await pool.wait_ready()
+        return (_machine_busy_s() - before) * 1000 / STARTS
+
+
+def _machine_busy_s() -> float:
+    times = psutil.cpu_times()
+    return float(times.user + times.nice + times.system + times.irq + times.softirq)
 
 
 def median(samples: list[Sample], metric: Callable[[Sample], float]) -> float:
