@@ -484,3 +484,17 @@ async def test_pool_skips_a_sandbox_that_died_while_waiting() -> None:
         assert sandbox is not waiting and sandbox.is_alive()
         assert waiting.host_pids() == []
         await sandbox.close()
+
+
+async def test_closing_a_pool_while_its_sandboxes_start_ends() -> None:
+    """A start cancelled inside asyncio's subprocess creation could wait forever for its
+    child; close() lets starts finish and closes them (also one that ended just before)."""
+    for delay_ms in range(0, 50, 5):
+        pool = await SandboxPool(size=4).start()
+        await asyncio.sleep(delay_ms / 1000)
+        starting = list(pool._starting)
+        closing = asyncio.ensure_future(pool.close())
+        await asyncio.wait({closing}, timeout=30)  # does not cancel it: close() must end
+        assert closing.done(), f"close() hung with sandboxes starting ({delay_ms} ms)"
+        started = [t.result() for t in starting if not t.cancelled() and not t.exception()]
+        assert [box.host_pids() for box in started] == [[]] * len(started), delay_ms

@@ -16,7 +16,6 @@ one is ready. A pooled worker has also imported the modules snapshots always use
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from types import TracebackType
@@ -85,8 +84,8 @@ class SandboxPool:
 
     def _started(self, task: asyncio.Task[LocalSandbox]) -> None:
         self._starting.discard(task)
-        if task.cancelled():
-            return
+        if task.cancelled() or self._closed:
+            return  # close() closes what the starts it waited for made
         error = task.exception()
         if error is not None:
             self._error = error
@@ -149,11 +148,13 @@ class SandboxPool:
         self._closed = True
         # Starting sandboxes finish starting (tens of ms) and are closed with the rest: a
         # start cancelled inside asyncio's subprocess creation can wait forever for a child
-        # it never reaps (seen with hundreds of sandboxes starting and stopping).
-        for task in list(self._starting):
-            with contextlib.suppress(Exception):
-                await task
-        ready, self._ready = list(self._ready), deque()
+        # it never reaps (seen with hundreds of sandboxes starting and stopping). `wait`,
+        # unlike `gather`, does not cancel them if close() itself is cancelled.
+        starting = list(self._starting)
+        if starting:
+            await asyncio.wait(starting)
+        started = [t.result() for t in starting if not t.cancelled() and t.exception() is None]
+        ready, self._ready = [*self._ready, *started], deque()
         await asyncio.gather(
             *(sandbox.close() for sandbox in ready), *self._closing, return_exceptions=True
         )
