@@ -156,13 +156,6 @@ async def solve(
     unenforceable = cost_unenforceable(settings) if model is None else None
     if model is None:  # it may load files (a script, the embedded model's weights)
         model = await asyncio.to_thread(create_model, settings)
-    if run_id is not None and await _checkpoint(settings, run_id) is not None:
-        raise ConfigError(
-            f"run {run_id} already exists: resume it (`codehelm resume {run_id}`), or give the"
-            " new run another id"
-        )
-    owned = sandbox is None
-    box = sandbox if sandbox is not None else create_sandbox(settings)
     task = new_task(prompt, run_id=run_id, budget=settings.budget(), inputs=inputs)
     initial = SolveState(task=task, messages=[task])
     if unenforceable is not None:  # say so now, not after the money is spent
@@ -175,6 +168,13 @@ async def solve(
         )
         initial = initial.model_copy(update={"messages": [task, note]})
     async with RunStore.open(settings.trace_location) as store:
+        if run_id is not None and await _resumable(store, settings, run_id):
+            raise ConfigError(
+                f"run {run_id} already exists: resume it (`codehelm resume {run_id}`), or give"
+                " the new run another id"
+            )
+        owned = sandbox is None
+        box = sandbox if sandbox is not None else create_sandbox(settings)
         secret = {"home", "database_url", "e2b_api_key", "tavily_api_key"}
         await store.start_run(
             task.run_id, _kind(graph), prompt, settings.model_dump(mode="json", exclude=secret)
@@ -500,6 +500,15 @@ async def checkpointed_state(
         location = shown(settings.checkpoint_location)
         raise RunNotFoundError(f"run {run_id} has no checkpoint in {location}")
     return schema.model_validate(saved.checkpoint["channel_values"])
+
+
+async def _resumable(store: RunStore, settings: Settings, run_id: str) -> bool:
+    """Whether `store` holds run `run_id` with a checkpoint to go on from."""
+    try:
+        await store.get_run(run_id)
+    except RunNotFoundError:
+        return False
+    return await _checkpoint(settings, run_id) is not None
 
 
 async def _checkpoint(settings: Settings, run_id: str) -> CheckpointTuple | None:

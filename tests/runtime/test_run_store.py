@@ -19,7 +19,8 @@ async def test_a_failing_call_fails_alone_in_its_batch(store_settings: Settings)
     async with RunStore.open(path) as store:
         await store.start_run("r1", "solve", "first", {})
         outcomes = await asyncio.gather(
-            store.start_run("r1", "solve", "again", {}),  # the same id: refused
+            # no agent: the NOT NULL constraint refuses it
+            store.record("r1", "message", agent=None, name="n", status="ok", payload={}),  # type: ignore[arg-type]
             *(
                 store.record("r1", "message", agent="a", name="n", status="ok", payload={"i": i})
                 for i in range(100)
