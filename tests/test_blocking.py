@@ -24,21 +24,6 @@ from tests.conftest import code_reply, plan_reply
 from tests.graphs.fix_repo import FIX_NEW, FIX_OLD, ISSUE, REPRODUCTION, make_repo
 from tests.graphs.test_research import EXTRACTION, corpus, scope
 
-# Blocking calls known in code outside the runtime and the sandbox, still to be moved off the
-# loop by their owners: (file, function) -> the calls it makes. Anything else fails.
-KNOWN = {
-    ("codehelm/tools/web.py", "_user_agent"): ["os.stat", "io.TextIOWrapper.read"],
-    ("codehelm/tools/search/corpus.py", "__init__"): ["os.stat", "os.path.abspath"],
-    ("codehelm/tools/search/corpus.py", "document_text"): ["os.stat", "os.path.abspath"],
-    ("codehelm/graphs/fix.py", "base"): ["os.stat"],
-    ("codehelm/tools/repo/copies.py", "snapshot"): ["os.stat"],
-    ("codehelm/tools/repo/copies.py", "clone"): ["os.stat"],
-    ("codehelm/tools/repo/repo.py", "__init__"): ["os.stat", "os.path.abspath"],
-    ("codehelm/tools/repo/paths.py", "confine"): ["os.stat", "os.path.abspath"],
-    ("codehelm/tools/repo/paths.py", "relative"): ["os.stat", "os.path.abspath"],
-    ("codehelm/tools/repo/edit.py", "_read"): ["os.stat"],
-}
-
 
 @pytest.fixture
 def detector() -> Iterator[BlockBuster]:
@@ -88,15 +73,7 @@ async def test_the_sandbox_api_never_blocks_the_loop(tmp_path: Path, detector: B
         detector.deactivate()
 
 
-def allow_known(detector: BlockBuster) -> None:
-    for (path, function), calls in KNOWN.items():
-        for call in calls:
-            detector.functions[call].can_block_in(path, function)
-
-
-async def test_a_research_run_blocks_the_loop_nowhere_new(
-    tmp_path: Path, detector: BlockBuster
-) -> None:
+async def test_a_research_run_never_blocks_the_loop(tmp_path: Path, detector: BlockBuster) -> None:
     settings = Settings(home=tmp_path / "home", corpus=corpus(tmp_path), steer="plan")
     model = ScriptedModel(
         {
@@ -105,7 +82,6 @@ async def test_a_research_run_blocks_the_loop_nowhere_new(
             "writer": ["asyncio.TaskGroup was added in Python 3.11 [1]."],
         }
     )
-    allow_known(detector)
     detector.activate()
     try:
         result = await research("Which version added TaskGroup?", settings=settings, model=model)
@@ -115,7 +91,7 @@ async def test_a_research_run_blocks_the_loop_nowhere_new(
 
 
 @pytest.mark.slow  # the fix graph builds a virtualenv and runs the repository's tests
-async def test_a_fix_run_blocks_the_loop_nowhere_new(tmp_path: Path, detector: BlockBuster) -> None:
+async def test_a_fix_run_never_blocks_the_loop(tmp_path: Path, detector: BlockBuster) -> None:
     calc = make_repo(tmp_path / "calc")
     settings = Settings(home=tmp_path / "home", model="scripted:unused.json", fix_candidates=1)
     edit = {"edits": [{"path": "calc/stats.py", "old": FIX_OLD, "new": FIX_NEW}]}
@@ -127,7 +103,6 @@ async def test_a_fix_run_blocks_the_loop_nowhere_new(tmp_path: Path, detector: B
             "verifier": [json.dumps({"best": 1})],
         }
     )
-    allow_known(detector)
     detector.activate()
     try:
         result = await fix(calc, ISSUE, settings=settings, model=model)

@@ -55,7 +55,7 @@ class Repairer:
         sample: bool = False,
     ) -> tuple[Candidate, Usage]:
         """Edit the repository copy at `copy` and return its diff."""
-        repo = Repo(copy)
+        repo = await asyncio.to_thread(Repo, copy)
         blocks = await asyncio.to_thread(code_blocks, copy, localisation)
         schema = _edits_schema([b["path"] for b in blocks])
         params = {"temperature": self.temperature} if sample else {}
@@ -75,7 +75,8 @@ class Repairer:
             except BadInputError as exc:
                 feedback = str(exc)[:600]
                 for path in {b["path"] for b in blocks}:
-                    while repo.history.depth(repo.path(path)):
+                    target = await asyncio.to_thread(repo.path, path)
+                    while repo.history.depth(target):
                         await repo.undo(path)
                 continue
             patch = await repo.diff()

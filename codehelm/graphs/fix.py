@@ -16,6 +16,7 @@ then the majority of equal patches; the verifier model only breaks remaining tie
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import tempfile
 from itertools import pairwise
@@ -102,7 +103,7 @@ class Workbench:
     async def base(self, state: FixState) -> Path:
         """The snapshot of the user's working tree all candidates start from."""
         base = self.folder(state) / "base"
-        if not (base / ".git").is_dir():
+        if not await asyncio.to_thread((base / ".git").is_dir):
             if "repo" not in state.task.inputs:
                 raise ConfigError(
                     "the fix graph needs the repository in the task's inputs: use"

@@ -16,6 +16,7 @@ Every route is guarded by the budget, so a run out of budget ends with what it h
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import re
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -242,7 +243,7 @@ def create_research_graph(
 
     @asynccontextmanager
     async def open_search() -> AsyncIterator[SearchProvider]:
-        async with search() as provider:
+        async with await asyncio.to_thread(search) as provider:  # a corpus checks its folder
             yield provider
 
     @asynccontextmanager

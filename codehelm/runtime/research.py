@@ -48,7 +48,8 @@ async def research(
 ) -> ResearchResult:
     """Research `question` in the corpus or with the search engine `settings` name."""
     settings = settings or Settings()
-    async with create_search_provider(settings):  # a bad setting fails now; an index is built
+    # A bad setting fails now (an index is built); opening a corpus reads the disk: a thread.
+    async with await asyncio.to_thread(create_search_provider, settings):
         pass
     run = await solve(
         question,

@@ -52,6 +52,9 @@ def _user_agent() -> str:
     return f"codehelm/{release} (research agent; +https://pypi.org/project/codehelm/)"
 
 
+_USER_AGENT = _user_agent()  # read from the package's metadata on disk once, at import
+
+
 class FetchRefused(BadInputError):
     """The fetcher will not fetch this URL (unsafe address or scheme, too large, not text)."""
 
@@ -303,7 +306,7 @@ class WebFetcher(ClosesOnExit):
             trust_env=False,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             headers={
-                "User-Agent": user_agent or _user_agent(),
+                "User-Agent": user_agent or _USER_AGENT,
                 "Accept": "text/html,application/xhtml+xml,application/pdf,text/*;q=0.9,*/*;q=0.5",
             },
         )

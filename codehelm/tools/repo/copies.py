@@ -39,8 +39,6 @@ def working_tree_files(root: Path) -> list[str]:
 async def snapshot(root: Path, dest: Path) -> None:
     """Copy the working tree of `root` into `dest` (which must not exist) as a git
     repository with one commit."""
-    if dest.exists():
-        raise RepoToolError(f"{dest} exists already; a copy needs a new directory")
     await asyncio.to_thread(_copy_working_tree, root, dest)
     await git(dest, "init", "-q")
     await git(dest, "add", "-A")
@@ -49,14 +47,20 @@ async def snapshot(root: Path, dest: Path) -> None:
 
 async def clone(base: Path, dest: Path) -> None:
     """A further copy of the snapshot at `base`, for one candidate's edits."""
-    if dest.exists():
-        shutil.rmtree(dest)
+    await asyncio.to_thread(_remove, dest)
     await git(base.parent, "clone", "-q", "--local", str(base), str(dest))
 
 
 def _copy_working_tree(root: Path, dest: Path) -> None:
+    if dest.exists():
+        raise RepoToolError(f"{dest} exists already; a copy needs a new directory")
     dest.mkdir(parents=True)
     for name in working_tree_files(root):
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target, follow_symlinks=False)
+
+
+def _remove(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)

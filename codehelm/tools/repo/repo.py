@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -33,6 +34,9 @@ class Repo:
         """`path` resolved inside the repository, or `PathOutsideRepoError`."""
         return confine(self.root, path)
 
+    async def _path(self, path: str | os.PathLike[str]) -> Path:
+        return await asyncio.to_thread(self.path, path)  # resolving reads the file system
+
     async def find_file(self, glob: str) -> str:
         """Files matching `glob` (e.g. `*.py`, `**/test_*.py`), honouring .gitignore."""
         return await search.find_file(self.root, glob)
@@ -58,19 +62,19 @@ class Repo:
 
     async def str_replace(self, path: str, old: str, new: str) -> str:
         """Replace the one occurrence of `old` in `path` by `new`; shows the edited region."""
-        return await edit.str_replace(self.root, self.path(path), old, new, self.history)
+        return await edit.str_replace(self.root, await self._path(path), old, new, self.history)
 
     async def insert(self, path: str, line: int, text: str) -> str:
         """Insert `text` after line `line` of `path` (0 inserts at the top)."""
-        return await edit.insert(self.root, self.path(path), line, text, self.history)
+        return await edit.insert(self.root, await self._path(path), line, text, self.history)
 
     async def create(self, path: str, text: str) -> str:
         """Create a new file `path` with `text` (never overwrites)."""
-        return await edit.create(self.root, self.path(path), text, self.history)
+        return await edit.create(self.root, await self._path(path), text, self.history)
 
     async def undo(self, path: str) -> str:
         """Undo the last edit of `path` made through this `Repo`."""
-        return await edit.undo(self.root, self.path(path), self.history)
+        return await edit.undo(self.root, await self._path(path), self.history)
 
     async def diff(self) -> str:
         """Unified diff of the working tree against HEAD, new untracked files included."""

@@ -117,7 +117,7 @@ class CorpusSearch(ClosesOnExit):
         """The extracted text of a hit's file (as indexed: the text its offsets point into)."""
         index = await self._open()
         try:
-            relative = Path(url).resolve().relative_to(self.folder)
+            relative = (await asyncio.to_thread(Path(url).resolve)).relative_to(self.folder)
         except ValueError:
             return None
         entry = index.files.get(str(relative))
