@@ -48,6 +48,7 @@ from codehelm.graphs.research import ResearchState
 from codehelm.graphs.solve import SolveGraph, create_solve_graph, solve_options
 from codehelm.messages import MESSAGE_TYPES, Answer, ErrorReport, Usage, Verdict
 from codehelm.models import ModelClient, cost_unenforceable, create_model
+from codehelm.runtime.bound import RunModel, RunSandbox, SharedGraphs, bind_run
 from codehelm.runtime.checkpoints import open_checkpointer
 from codehelm.runtime.database import Location, shown
 from codehelm.runtime.trace import (
@@ -69,13 +70,15 @@ OnUpdate = Callable[[str, dict[str, Any]], None]
 
 GraphFactory = Callable[[ModelClient, Sandbox, Settings], StateGraph[Any, Any, Any, Any]]
 """Builds a run's graph, uncompiled, from the run's (traced) model and sandbox and its
-settings; the runner compiles it with its checkpointer. `solve_graph` is the default."""
+settings; the runner compiles it with its checkpointer, for each run. `solve_graph` is the
+default, compiled once per settings and event loop and shared by runs (`_Run._compiled`)."""
 
 OnApproval = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 """Asked for a decision on a program (the approver's request: `code`, `goal`, ...);
 returns an `Approval`'s fields, e.g. `{"decision": "run"}`, or None to leave the run paused."""
 
 FINISHED = ("verified", "reproduced", "unverified")
+_SHARED = SharedGraphs()
 
 
 class BudgetWarning(UserWarning):
@@ -316,21 +319,20 @@ class _Run:
         self.on_update, self.on_approval = on_update, on_approval
         start = time.perf_counter()
         settings = self.settings
+        model = TracedModel(self.model, self.store, self.run_id)
+        box = TracedSandbox(self.box, self.store, self.run_id)
         try:
             async with open_checkpointer(
                 settings.checkpoint_location, checkpoint_serializer()
             ) as saver:
-                graph = self.factory(
-                    TracedModel(self.model, self.store, self.run_id),
-                    TracedSandbox(self.box, self.store, self.run_id),
-                    settings,
-                ).compile(checkpointer=saver)
-                if initial is None:
-                    current = await self._state(graph)
-                    await self.store.record_missing(self.run_id, current.messages)
-                    if current.snapshot is not None:
-                        await self._restore(current.snapshot)
-                state, pending = await self._stream(graph, initial)
+                graph = self._compiled(model, box).copy({"checkpointer": saver})
+                with bind_run(model, box):
+                    if initial is None:
+                        current = await self._state(graph)
+                        await self.store.record_missing(self.run_id, current.messages)
+                        if current.snapshot is not None:
+                            await self._restore(current.snapshot)
+                    state, pending = await self._stream(graph, initial)
         except Exception as exc:
             error = str(exc) if isinstance(exc, CodehelmError) else f"{type(exc).__name__}: {exc}"
             wall_s = time.perf_counter() - start
@@ -340,6 +342,18 @@ class _Run:
             if self.owned:
                 await self.box.close()
         return await self._result(state, pending, time.perf_counter() - start)
+
+    def _compiled(self, model: TracedModel, box: TracedSandbox) -> Any:
+        """The run's graph, compiled without a checkpointer. The solve graph is compiled once
+        per settings and event loop and shared by runs (its agents call the run's model and
+        sandbox through `RunModel` and `RunSandbox`); a graph of your own is built per run."""
+        settings = self.settings
+        if self.factory is not solve_graph:
+            return self.factory(model, box, settings).compile()
+        return _SHARED.get(
+            settings.model_dump_json(),
+            lambda: solve_graph(RunModel(), RunSandbox(), settings).compile(),
+        )
 
     async def _stream(self, graph: Any, inputs: Any) -> tuple[SolveState, dict[str, Any] | None]:
         """Run until the graph ends, or pauses for an approval nobody can give now."""

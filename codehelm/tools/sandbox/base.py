@@ -73,7 +73,8 @@ class ClosesOnExit:
 class Sandbox(Protocol):
     """Stateful execution: variables persist between `run_code` calls, like a notebook kernel."""
 
-    files: FileStore
+    @property
+    def files(self) -> FileStore: ...
 
     async def run_code(
         self, code: str, *, language: str = "python", timeout: float | None = None
