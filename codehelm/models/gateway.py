@@ -9,6 +9,8 @@ tests). Agents only see the `ModelClient` protocol.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +60,8 @@ class Structured(Generic[T]):
 class ModelClient(Protocol):
     """What agents call. `agent` names the caller (for scripted replies and the trace)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, agent: str = "", **params: Any
@@ -67,6 +70,18 @@ class ModelClient(Protocol):
     async def structured(
         self, messages: Sequence[ChatMessage], schema: type[T], *, agent: str = "", **params: Any
     ) -> Structured[T]: ...
+
+
+@functools.cache
+def _json_schema_text(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema())
+
+
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """`schema`'s JSON schema, a fresh copy; pydantic takes milliseconds to make one, so
+    each model class's is made once."""
+    loaded: dict[str, Any] = json.loads(_json_schema_text(schema))
+    return loaded
 
 
 class TransientModelError(Exception):
@@ -159,7 +174,7 @@ class ModelGateway:
         The output is constrained to the schema where the backend can; where the provider
         refuses that, the schema goes into the prompt and the repairs do the rest.
         """
-        json_schema = schema.model_json_schema()
+        json_schema = json_schema_of(schema)
         constraint: dict[str, Any] | None = json_schema
         transcript = list(messages)
         usage = Usage()
