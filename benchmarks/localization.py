@@ -427,10 +427,14 @@ def _timed(fn: Callable[[], dict[str, float]]) -> tuple[list[str], float]:
 def run(pairs: list[dict[str, Any]], weights: RankWeights, half_life: float) -> None:
     """Rank every pair with each method; store ``ranked`` and ``seconds`` in it. Besides BM25,
     the repo map and ``rank_files``: the change history alone, BM25 plus the history (with
-    ``rank_files``'s history weight) and ``rank_files`` without the history."""
-    history_only = RankWeights(lexical=0.0, graph=0.0, mentions=0.0, history=1.0)
-    bm25_history = RankWeights(lexical=1.0, graph=0.0, mentions=0.0, history=weights.history)
+    ``rank_files``'s history weight), ``rank_files`` without the history and without the
+    passages (their weight given to whole-file BM25)."""
+    history_only = RankWeights(lexical=0.0, graph=0.0, mentions=0.0, history=1.0, passage=0.0)
+    bm25_history = RankWeights(
+        lexical=1.0, graph=0.0, mentions=0.0, history=weights.history, passage=0.0
+    )
     no_history = dataclasses.replace(weights, history=0.0)
+    no_passage = dataclasses.replace(weights, lexical=weights.lexical + weights.passage, passage=0)
 
     def blend(w: RankWeights) -> Callable[[Path, str], dict[str, float]]:
         return lambda tree, issue: file_signals(tree, issue, TAGS, half_life).blend(w)
@@ -441,6 +445,7 @@ def run(pairs: list[dict[str, Any]], weights: RankWeights, half_life: float) -> 
         "history only": blend(history_only),
         "BM25 + history": blend(bm25_history),
         "rank_files without history": blend(no_history),
+        "rank_files without passages": blend(no_passage),
         "rank_files (blend)": blend(weights),
     }
     for pair in pairs:
@@ -460,23 +465,26 @@ def hits(pairs: list[dict[str, Any]], ranked: Callable[[dict[str, Any]], list[st
 
 def tune(pairs: list[dict[str, Any]]) -> tuple[RankWeights, float]:
     """Grid search of the blend weights and the history half-life (in releases) on ``pairs``
-    (the dev split): best mean of hit@1/3/5."""
+    (the dev split): best mean of hit@1/3/5. The lexical weight (1) is shared between
+    whole-file BM25 and the best passage's."""
     grid = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
     history_grid = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+    passage_grid = (0.0, 0.25, 0.5, 0.75)
     results = []
     for half_life in (0.5, 1.0, 2.0, 5.0):
         signals = [file_signals(Path(p["tree"]), p["issue"], TAGS, half_life) for p in pairs]
-        for g, m, h in itertools.product(grid, grid, history_grid):
-            w = RankWeights(lexical=1.0, graph=g, mentions=m, history=h)
+        for ps, g, m, h in itertools.product(passage_grid, grid, grid, history_grid):
+            w = RankWeights(lexical=1.0 - ps, graph=g, mentions=m, history=h, passage=ps)
             tops = {id(p): _top(s.blend(w)) for p, s in zip(pairs, signals, strict=True)}
             row = hits(pairs, lambda p, tops=tops: tops[id(p)])  # type: ignore[misc]
             results.append((statistics.mean(row), row, w, half_life))
     results.sort(key=lambda r: -r[0])  # stable: ties keep the grid order (smaller weights)
-    print("\ndev-split grid (lexical weight 1), best first:")
+    print("\ndev-split grid (lexical + passage weight 1), best first:")
     for _mean, row, w, half_life in results[:10]:
         cells = " ".join(f"{h:5.1f}" for h in row)
         print(
-            f"  graph={w.graph:<5} mentions={w.mentions:<5} history={w.history:<5} "
+            f"  passage={w.passage:<5} graph={w.graph:<5} mentions={w.mentions:<5} "
+            f"history={w.history:<5} "
             f"half-life={half_life:<4} {cells}"
         )
     return results[0][2], results[0][3]

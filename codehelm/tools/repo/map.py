@@ -8,9 +8,10 @@ more, private or ubiquitous ones less) and ranked with PageRank personalised by 
 text mentions: files, identifiers and stack-trace frames.
 
 For localisation, :func:`rank_files` blends that PageRank with BM25 over each file's path and
-content, with the direct evidence of the issue and, in a git repository, with how often and how
-recently each file changed (:class:`RankWeights`; BM25 does most of the work on real
-changelog-sized issues, see ``benchmarks/localization.py``).
+content and over its passages (windows of a few dozen lines), with the direct evidence of the
+issue and, in a git repository, with how often and how recently each file changed
+(:class:`RankWeights`; BM25 does most of the work on real changelog-sized issues, see
+``benchmarks/localization.py``).
 
 Two entry points need no model: :func:`rank_files` (file-level localisation) and
 :func:`repo_map` (the top files with the signature lines of their top definitions, within a
@@ -49,13 +50,18 @@ __all__ = [
     "get_tags",
     "issue_mentions",
     "lexical_scores",
+    "passage_scores",
     "rank_files",
     "rank_files_scored",
     "repo_map",
     "source_files",
 ]
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+# passages for BM25 (see passage_scores): windows of PASSAGE_LINES lines, one every
+# PASSAGE_STRIDE lines; 40 was chosen among 40, 80 and 150 on the benchmark's dev split
+PASSAGE_LINES = 40
+PASSAGE_STRIDE = 20
 
 LANGUAGES: dict[str, str] = {
     ".py": "python",
@@ -267,10 +273,11 @@ def _inside_class(node: Any) -> bool:
 class _FileIndex:
     tags: list[Tag]
     terms: Counter[str]  # BM25 term counts of the content (see code_tokens)
+    passages: list[Counter[str]]  # the same, of each passage (see passage_texts)
 
 
 _MEMORY_CACHE: dict[tuple[str, int, int], _FileIndex] = {}
-_EMPTY = _FileIndex([], Counter())
+_EMPTY = _FileIndex([], Counter(), [])
 
 
 def clear_memory_cache() -> None:
@@ -302,7 +309,11 @@ def _file_index(path: str | Path, cache_dir: str | Path | None = None) -> _FileI
         try:
             data = json.loads(disk.read_text(encoding="utf-8"))
             if data.get("key") == [key[0], key[1], key[2]]:
-                index = _FileIndex([Tag.from_json(t) for t in data["tags"]], Counter(data["terms"]))
+                index = _FileIndex(
+                    [Tag.from_json(t) for t in data["tags"]],
+                    Counter(data["terms"]),
+                    [Counter(c) for c in data["passages"]],
+                )
                 _MEMORY_CACHE[key] = index
                 return index
         except (OSError, ValueError, KeyError, IndexError, TypeError):
@@ -315,7 +326,11 @@ def _file_index(path: str | Path, cache_dir: str | Path | None = None) -> _FileI
         index = _EMPTY
     else:
         text = source.decode("utf-8", errors="replace")
-        index = _FileIndex(extract_tags(source, lang), Counter(code_tokens(text)))
+        index = _FileIndex(
+            extract_tags(source, lang),
+            Counter(code_tokens(text)),
+            [Counter(code_tokens(p)) for p in passage_texts(text)],
+        )
     _MEMORY_CACHE[key] = index
     if disk is not None:
         try:
@@ -325,6 +340,7 @@ def _file_index(path: str | Path, cache_dir: str | Path | None = None) -> _FileI
                 "key": list(key),
                 "tags": [t.to_json() for t in index.tags],
                 "terms": dict(index.terms),
+                "passages": [dict(c) for c in index.passages],
             }
             tmp.write_text(json.dumps(payload), encoding="utf-8")
             tmp.replace(disk)
@@ -510,9 +526,40 @@ def code_tokens(text: str) -> list[str]:
     return out
 
 
+def passage_texts(text: str) -> list[str]:
+    """Overlapping windows of ``PASSAGE_LINES`` lines of ``text``, one every
+    ``PASSAGE_STRIDE`` lines (one window for a short text)."""
+    lines = text.splitlines()
+    starts = range(0, max(len(lines) - PASSAGE_LINES + PASSAGE_STRIDE, 1), PASSAGE_STRIDE)
+    return ["\n".join(lines[s : s + PASSAGE_LINES]) for s in starts]
+
+
+def _path_terms(rel: str) -> Counter[str]:
+    return Counter(code_tokens(rel.replace("/", " ")))
+
+
 def _file_terms(root: Path, rel: str, cache_dir: str | Path | None) -> Counter[str]:
     """BM25 term counts of one file: its content's (cached) and its path's."""
-    return _file_index(root / rel, cache_dir).terms + Counter(code_tokens(rel.replace("/", " ")))
+    return _file_index(root / rel, cache_dir).terms + _path_terms(rel)
+
+
+def passage_scores(
+    root: Path, files: list[str], issue_text: str, cache_dir: str | Path | None = None
+) -> dict[str, float]:
+    """Each file's best BM25 over its passages (each with the file's path), all passages of
+    ``files`` forming the collection. A long file that matches the issue's words here and
+    there scores less than one with a passage matching many of them together."""
+    docs: dict[str, Counter[str]] = {}
+    owner: dict[str, str] = {}
+    for f in files:
+        path = _path_terms(f)
+        for i, counts in enumerate(_file_index(root / f, cache_dir).passages or [Counter()]):
+            key = f"{f}\0{i}"
+            docs[key], owner[key] = counts + path, f
+    best = dict.fromkeys(files, 0.0)
+    for key, score in bm25_scores(docs, issue_text).items():
+        best[owner[key]] = max(best[owner[key]], score)
+    return best
 
 
 def bm25_scores(
@@ -552,23 +599,26 @@ def _is_distinctive(name: str) -> bool:
 class RankWeights:
     """How :func:`rank_files` blends its signals, each scaled to [0, 1] by its maximum.
 
-    ``lexical``: BM25 of the issue text over each file's path and content. ``graph``: the
+    ``lexical``: BM25 of the issue text over each file's path and content. ``passage``: the
+    best BM25 of the issue over the file's passages (:func:`passage_scores`). ``graph``: the
     personalised PageRank over the identifier graph. ``mentions``: the direct evidence the
     issue gives (stack-trace frames, file paths and dotted module names it names, definers of
     the identifiers it uses, files whose name it says). ``history``: how often and how
     recently the file changed in the git history
     (:func:`codehelm.tools.repo.history.change_scores`; zero outside a git repository). The
-    defaults were tuned on the dev split of ``benchmarks/localization.py``;
-    ``RankWeights(0, 1, 1, 0)`` is the repo map alone and ``RankWeights(1, 0, 0, 0)`` plain BM25.
+    defaults were tuned on the dev split of ``benchmarks/localization.py`` (``lexical`` and
+    ``passage`` share a weight of 1, half each); ``RankWeights(0, 1, 1, 0, 0)`` is the repo
+    map alone and ``RankWeights(1, 0, 0, 0, 0)`` plain BM25.
     """
 
-    lexical: float = 1.0
+    lexical: float = 0.5
     graph: float = 0.25
     mentions: float = 0.1
     history: float = 0.3
+    passage: float = 0.5
 
 
-REPO_MAP_ONLY = RankWeights(lexical=0.0, graph=1.0, mentions=1.0, history=0.0)
+REPO_MAP_ONLY = RankWeights(lexical=0.0, graph=1.0, mentions=1.0, history=0.0, passage=0.0)
 
 
 @dataclass
@@ -580,6 +630,7 @@ class FileSignals:
     graph: dict[str, float]  # personalised PageRank over the identifier graph
     mentions: dict[str, float]  # direct evidence: frames, paths, modules, identifiers named
     history: dict[str, float] = field(default_factory=dict)  # recent changes; {} if no git
+    passage: dict[str, float] = field(default_factory=dict)  # BM25 of the best passage
 
     def blend(self, weights: RankWeights | None = None) -> dict[str, float]:
         """Each file's score: the weighted sum of its signals."""
@@ -589,6 +640,7 @@ class FileSignals:
             + w.graph * self.graph[f]
             + w.mentions * self.mentions[f]
             + w.history * self.history.get(f, 0.0)
+            + w.passage * self.passage.get(f, 0.0)
             for f in self.files
         }
 
@@ -706,6 +758,7 @@ def _rank(
         _scaled({f: rank.get(f, 0.0) for f in files}),
         _scaled({f: person.get(f, 0.0) for f in files}),
         _scaled({f: s for f, s in change_scores(base, history_half_life).items() if f in tags}),
+        _scaled(passage_scores(base, files, issue_text, cache_dir)),
     )
 
     # Distribute each file's rank over its out-edges onto (definer, ident)
@@ -757,9 +810,10 @@ def rank_files(
     """The ``k`` source files most likely concerned by ``issue_text``, best first.
 
     Paths are relative to ``repo_root`` (POSIX separators). No model is involved: each file's
-    score blends BM25 of the issue over its path and content, its PageRank over the identifier
-    graph personalised by what the issue mentions, that direct evidence itself and, in a git
-    repository, how often and how recently the file changed (see :class:`RankWeights`).
+    score blends BM25 of the issue over its path and content and over its best passage, its
+    PageRank over the identifier graph personalised by what the issue mentions, that direct
+    evidence itself and, in a git repository, how often and how recently the file changed (see
+    :class:`RankWeights`).
     """
     return [f for f, _ in rank_files_scored(repo_root, issue_text, k, cache_dir, weights)]
 

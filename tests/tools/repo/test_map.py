@@ -226,8 +226,8 @@ def test_weights_choose_between_signals(repo: Path) -> None:
     _write(repo, {"pkg/core.py": "# helper for the engine: counts widgets and gadgets\n"})
     issue = "helper miscounts widgets and gadgets"
     signals = file_signals(repo, issue)
-    only_lexical = signals.blend(RankWeights(lexical=1.0, graph=0.0, mentions=0.0))
-    only_mentions = signals.blend(RankWeights(lexical=0.0, graph=0.0, mentions=1.0))
+    only_lexical = signals.blend(RankWeights(lexical=1.0, graph=0.0, mentions=0.0, passage=0.0))
+    only_mentions = signals.blend(RankWeights(lexical=0.0, graph=0.0, mentions=1.0, passage=0.0))
     assert max(only_lexical, key=only_lexical.__getitem__) == "pkg/core.py"
     assert max(only_mentions, key=only_mentions.__getitem__) == "pkg/util.py"
 
@@ -251,3 +251,18 @@ def test_term_counts_come_from_the_disk_cache(
     monkeypatch.setattr(repomap, "_read_source", no_reads)
     assert lexical_scores(repo, "helper engine", cache_dir) == first
     assert first["pkg/util.py"] > 0 and first["web/types.ts"] == 0
+
+
+def test_passages_prefer_the_issue_words_together(tmp_path: Path) -> None:
+    # the same lines in another order: whole-file BM25 cannot tell the two files apart
+    words = ["# scan the boundary", "# rescan is quadratic", "# large body"]
+    filler = [f"value_{i} = {i}" for i in range(120)]
+    together = words + filler
+    apart = filler[:1] + words[:1] + filler[1:60] + words[1:2] + filler[60:] + words[2:]
+    _write(tmp_path, {"pkg/apart.py": "\n".join(apart), "pkg/together.py": "\n".join(together)})
+    issue = "large body rescan of the boundary is quadratic"
+    signals = file_signals(tmp_path, issue)
+    assert signals.lexical["pkg/apart.py"] == signals.lexical["pkg/together.py"]
+    assert signals.passage["pkg/together.py"] == 1.0 > signals.passage["pkg/apart.py"]
+    assert rank_files(tmp_path, issue, k=1) == ["pkg/together.py"]
+    assert rank_files(tmp_path, issue, k=1, weights=RankWeights(passage=0.0)) == ["pkg/apart.py"]
