@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SnapshotRef(BaseModel):
-    """Where a snapshot lives on the host and what it could not keep."""
+    """Where a snapshot lives on the host and what it could not keep. A snapshot of an
+    empty sandbox (no variables, modules or files) has no archive: its `path` is empty."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -18,3 +19,8 @@ class SnapshotRef(BaseModel):
     files: int = 0  # workspace files, besides the interpreter state
     skipped_files: list[str] = Field(default_factory=list)  # "path (reason)": e.g. links out
     size_bytes: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """Whether the sandbox held nothing to keep (restoring it changes nothing)."""
+        return not self.path

@@ -54,10 +54,11 @@ async def test_a_run_is_traced_and_stored(settings: Settings) -> None:
             "42\n",
         )
         saved = [t for t in tools if t.name == "snapshot" and t.agent == "executor"]
-        assert len(saved) == 4  # before and after the program: save the state, tidy up
-        assert "_codehelm_save_state" in saved[0].payload["code"]
+        # before and after the program: the sandbox held nothing (a printing program leaves
+        # no variable), so there is no state file to tidy up and nothing to restore
+        assert ["_codehelm_save_state" in t.payload["code"] for t in saved] == [True, True]
         restored = [t for t in tools if t.name == "snapshot" and t.agent == "verifier"]
-        assert [("_codehelm_restore_state" in t.payload["code"]) for t in restored] == [True]
+        assert restored == []
         messages = store.events(result.run_id, "message")
         assert [e.name for e in messages] == [
             "task",

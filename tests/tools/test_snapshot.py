@@ -74,3 +74,29 @@ async def test_plain_values_are_saved_without_importing_cloudpickle(tmp_path: Pa
     async with LocalSandbox() as second:
         assert await restore_snapshot(second, ref) == []
         assert (await second.run_code("print(numbers, seen['a'])")).stdout == "[1, 2, 3] 2\n"
+
+
+async def test_an_empty_sandbox_has_an_empty_snapshot_and_no_archive(tmp_path: Path) -> None:
+    """A run's first snapshot is of a fresh sandbox: nothing is written or run again."""
+    async with LocalSandbox() as first:
+        assert (await first.run_code("print(6 * 7)")).ok  # leaves no variable behind
+        ref = await take_snapshot(first, tmp_path / "empty.tar.gz")
+        assert [f.path for f in await first.files.list(".")] == []  # no state file left
+    assert ref.empty and ref.variables == [] and ref.files == 0
+    assert not (tmp_path / "empty.tar.gz").exists()
+    async with LocalSandbox() as second:
+        assert await restore_snapshot(second, ref) == []
+        assert (
+            await second.run_code("print(sorted(k for k in globals() if k[0] != '_'))")
+        ).stdout == "[]\n"
+
+
+async def test_a_snapshot_of_files_alone_restores_them(tmp_path: Path) -> None:
+    async with LocalSandbox() as first:
+        await first.files.write("data/input.csv", "a,b\n")
+        ref = await take_snapshot(first, tmp_path / "files.tar.gz")
+    assert not ref.empty and ref.variables == [] and ref.files == 1
+    async with LocalSandbox() as second:
+        assert await restore_snapshot(second, ref) == []
+        assert await second.files.read("data/input.csv") == "a,b\n"
+        assert [f.path for f in await second.files.list(".")] == ["data"]

@@ -60,8 +60,9 @@ def _codehelm_save_state():
             skipped.append(f"{{name}} ({{type(value).__name__}}: {{type(exc).__name__}})")
         else:
             values[name] = value
-    with open({STATE_FILE!r}, "wb") as handle:
-        pickler.dump({{"values": values, "modules": modules}}, handle)
+    if values or modules:
+        with open({STATE_FILE!r}, "wb") as handle:
+            pickler.dump({{"values": values, "modules": modules}}, handle)
     print(json.dumps({{"saved": sorted(values), "modules": sorted(modules), "skipped": skipped}}))
 _codehelm_save_state()
 del _codehelm_save_state
@@ -93,11 +94,15 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
         why = saved.error.summary() if saved.error else "timed out"
         raise SandboxError(f"could not snapshot the interpreter state: {why}")
     report = _report(saved.stdout, "saved")
+    state_saved = bool(report["saved"] or report["modules"])  # else no state file was written
+    names = await _walk(sandbox, ".")
+    if not names:  # an empty sandbox, the common start of a run: nothing to archive
+        return SnapshotRef(path="", skipped=report["skipped"])
     buffer = io.BytesIO()
     count = 0
     skipped_files: list[str] = []
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name in await _walk(sandbox, "."):
+        for name in names:
             try:
                 data = await sandbox.files.read_bytes(name)
             except BadInputError as exc:  # e.g. a symlink out of the workspace (a venv's python)
@@ -110,7 +115,8 @@ async def take_snapshot(sandbox: Sandbox, path: Path) -> SnapshotRef:
                     f"the workspace is over {MAX_SNAPSHOT_BYTES >> 20} MB; "
                     "snapshots keep small workspaces only"
                 )
-    await sandbox.run_code(f"import os as _os; _os.remove({STATE_FILE!r}); del _os")
+    if state_saved:
+        await sandbox.run_code(f"import os as _os; _os.remove({STATE_FILE!r}); del _os")
     size = await asyncio.to_thread(_write, path, buffer.getvalue())
     return SnapshotRef(
         path=str(path),
@@ -147,6 +153,8 @@ def _read(path: Path) -> dict[str, bytes]:
 
 async def restore_snapshot(sandbox: Sandbox, ref: SnapshotRef) -> list[str]:
     """Put a snapshot's files and variables into `sandbox`; returns what could not be restored."""
+    if ref.empty:
+        return list(ref.skipped)
     try:
         files = await asyncio.to_thread(_read, Path(ref.path))
     except FileNotFoundError as exc:
@@ -155,6 +163,8 @@ async def restore_snapshot(sandbox: Sandbox, ref: SnapshotRef) -> list[str]:
         ) from exc
     for name, data in files.items():
         await sandbox.files.write(name, data)
+    if STATE_FILE not in files:  # workspace files alone: no variable or module was saved
+        return list(ref.skipped)
     restored = await sandbox.run_code(_RESTORE, timeout=60)
     if not restored.ok:
         why = restored.error.summary() if restored.error else "timed out"
