@@ -14,7 +14,8 @@ from its start), as medians over `--repeats`, and codehelm's ratio to bare LangG
   (`open_checkpointer`: one shared SQLite connection per file, or a pool of PostgreSQL
   connections) and `durability="sync"`, as codehelm's runner uses.
 
-The last lines give this process's CPU time and what one sandbox start costs the machine,
+The last lines give this process's CPU time, the machine's CPU time per run (every process:
+what bounds agent steps/s on this many cores) and what one sandbox start costs the machine,
 measured in the same run: with a pool started ahead, the table measures the runs; a steady
 stream of runs also pays for starting their sandboxes, which caps it at the rate printed.
 
@@ -97,6 +98,11 @@ class Sample:
     steps: int  # agent steps of the completed runs
     wall_s: float
     latencies_ms: list[float]
+    machine_s: float  # CPU time of every process on the machine while the runs went on
+
+    @property
+    def machine_ms_per_run(self) -> float:
+        return self.machine_s * 1000 / max(self.completed, 1)
 
     @property
     def steps_per_s(self) -> float:
@@ -144,9 +150,9 @@ async def timed(run: Callable[[Callable[[], None]], Awaitable[int]]) -> tuple[in
 
 
 async def together(runs: list[Callable[[Callable[[], None]], Awaitable[int]]]) -> Sample:
-    start = time.perf_counter()
+    busy, start = _machine_busy_s(), time.perf_counter()
     outcomes = await asyncio.gather(*(timed(run) for run in runs), return_exceptions=True)
-    wall = time.perf_counter() - start
+    wall, machine = time.perf_counter() - start, _machine_busy_s() - busy
     done = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
@@ -156,6 +162,7 @@ async def together(runs: list[Callable[[Callable[[], None]], Awaitable[int]]]) -
         steps=sum(steps for steps, _ in done),
         wall_s=wall,
         latencies_ms=[ms for _, latencies in done for ms in latencies],
+        machine_s=machine,
     )
 
 
@@ -223,6 +230,17 @@ async def measure(counts: list[int], repeats: int) -> None:
     own = cpu.user + cpu.system - cpu_before.user - cpu_before.system
     cores = os.cpu_count() or 1
     print(f"\nCPU of this process: {own:.1f} s in all; {cores} cores")
+    n = max(counts)
+    for backend_name in BACKENDS:
+        ours, base = samples[("codehelm", backend_name, n)], samples[("bare", backend_name, n)]
+        per_run = median(ours, lambda x: x.machine_ms_per_run)
+        base_per_run = median(base, lambda x: x.machine_ms_per_run)
+        print(
+            f"Machine CPU per run ({backend_name}, {n} at once, every process, the pool's"
+            f" replacements included): codehelm {per_run:.0f} ms, bare LangGraph"
+            f" {base_per_run:.0f} ms; {cores} cores fit at most"
+            f" {cores * 1000 / per_run * AGENT_STEPS:.0f} codehelm agent steps/s"
+        )
     start_ms = statistics.median([await sandbox_start_cpu_ms() for _ in range(repeats)])
     runs_per_s = cores * 1000 / (SANDBOXES_PER_RUN * start_ms)
     print(
