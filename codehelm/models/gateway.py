@@ -72,7 +72,7 @@ class ModelClient(Protocol):
     ) -> Structured[T]: ...
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # bounded: some agents make a schema class per call
 def _json_schema_text(schema: type[BaseModel]) -> str:
     return json.dumps(schema.model_json_schema())
 
